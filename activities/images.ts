@@ -1,0 +1,259 @@
+import { randomUUID } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp, { type Metadata, type OverlayOptions, type Sharp, type SharpOptions } from 'sharp';
+import { FailureType, nonRetryable } from './errors';
+
+/** Largest image we decode: a 16000×16000 PNG of 747 KB would otherwise take about 900 MB of memory. */
+export const MAX_INPUT_PIXELS = 50_000_000;
+
+/** Image formats accepted as input (sharp's `metadata().format` names). */
+export const ACCEPTED_FORMATS: readonly string[] = ['jpeg', 'png', 'webp'];
+
+// Process-wide on purpose: only the JPEG, PNG and WebP decoders stay reachable, so a file that lies about its type
+// cannot reach the SVG, PDF, TIFF, HEIF or ImageMagick loaders. Labels are drawn with Pango text for the same reason.
+sharp.block({ operation: ['VipsForeignLoad'] });
+sharp.unblock({ operation: ['VipsForeignLoadJpeg', 'VipsForeignLoadPng', 'VipsForeignLoadWebp'] });
+// libvips caches decoded files by name; a keyframe rewritten under the same path must not be served stale.
+sharp.cache(false);
+
+// 'error' refuses truncated and corrupt pixel data but lets through warnings (odd EXIF) that phone JPEGs often carry.
+const SAFE_INPUT: SharpOptions = { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', autoOrient: true };
+
+/** Result of {@link normalizeImage}. */
+export interface NormalizedImage {
+  /** Width of the written PNG (the requested width). */
+  width: number;
+  /** Height of the written PNG (the requested height). */
+  height: number;
+  /** Format of the input: `jpeg`, `png` or `webp`. */
+  sourceFormat: string;
+  /** Width of the input as displayed (after EXIF rotation). */
+  sourceWidth: number;
+  /** Height of the input as displayed (after EXIF rotation). */
+  sourceHeight: number;
+}
+
+/** Input of {@link makeContactSheet}. */
+export interface ContactSheetOptions {
+  /** Images in reading order, each with the caption printed under it. */
+  tiles: Array<{ path: string; label: string }>;
+  /** Where the PNG goes. */
+  outPath: string;
+  /** Tiles per row, default min(tile count, 4). */
+  columns?: number;
+  /** Width of each tile in pixels, default 320; the height follows the first tile's aspect ratio. */
+  tileWidth?: number;
+}
+
+/** Layout of a written contact sheet. */
+export interface ContactSheet {
+  /** Width of the sheet in pixels. */
+  width: number;
+  /** Height of the sheet in pixels. */
+  height: number;
+  /** Tiles per row. */
+  columns: number;
+  /** Number of rows. */
+  rows: number;
+  /** Height of each tile's picture (without its label band). */
+  tileHeight: number;
+}
+
+/** Gap around and between tiles on a contact sheet. */
+export const SHEET_GAP = 8;
+/** Height of the label band under each tile on a contact sheet. */
+export const SHEET_LABEL_HEIGHT = 24;
+const SHEET_BACKGROUND = '#1c1c1c';
+const DEFAULT_TILE_WIDTH = 320;
+const MAX_COLUMNS = 4;
+
+/**
+ * Checks an input image (JPEG/PNG/WebP, at most {@link MAX_INPUT_PIXELS}, not truncated), turns it upright per EXIF,
+ * cover-fits it to exactly width×height and writes an sRGB PNG without metadata; bad input is a non-retryable BadInput.
+ */
+export async function normalizeImage(
+  inputPath: string,
+  outPath: string,
+  size: { width: number; height: number }
+): Promise<NormalizedImage> {
+  if (!isPositiveInt(size.width) || !isPositiveInt(size.height)) {
+    throw nonRetryable(
+      FailureType.BadInput,
+      `normalizeImage: size must be positive integers, got ${size.width}x${size.height}`
+    );
+  }
+  const source = await inspectImage(inputPath);
+  await writeAtomically(outPath, (tmp) =>
+    decode(inputPath, (img) =>
+      img.resize(size.width, size.height, { fit: 'cover' }).toColourspace('srgb').png().toFile(tmp)
+    )
+  );
+  return { width: size.width, height: size.height, ...source };
+}
+
+/** Draws a storyboard PNG: tiles in a grid, each with its label underneath; returns the sheet's layout. */
+export async function makeContactSheet(opts: ContactSheetOptions): Promise<ContactSheet> {
+  const { tiles } = opts;
+  if (tiles.length === 0) throw nonRetryable(FailureType.BadInput, 'makeContactSheet: no tiles');
+  const tileWidth = opts.tileWidth ?? DEFAULT_TILE_WIDTH;
+  const columns = Math.min(opts.columns ?? MAX_COLUMNS, tiles.length);
+  if (!isPositiveInt(tileWidth) || !isPositiveInt(columns)) {
+    throw nonRetryable(
+      FailureType.BadInput,
+      `makeContactSheet: bad layout (columns ${columns}, tile width ${tileWidth})`
+    );
+  }
+  const [first] = await Promise.all(tiles.map((tile) => inspectImage(tile.path)));
+  const tileHeight = Math.max(1, Math.round((tileWidth * first.sourceHeight) / first.sourceWidth));
+  const rows = Math.ceil(tiles.length / columns);
+  const cellHeight = tileHeight + SHEET_LABEL_HEIGHT;
+  const width = columns * tileWidth + (columns + 1) * SHEET_GAP;
+  const height = rows * cellHeight + (rows + 1) * SHEET_GAP;
+
+  const layers = await Promise.all(
+    tiles.map(async (tile, i) => {
+      const left = SHEET_GAP + (i % columns) * (tileWidth + SHEET_GAP);
+      const top = SHEET_GAP + Math.floor(i / columns) * (cellHeight + SHEET_GAP);
+      const picture = await decode(tile.path, (img) =>
+        img
+          .resize(tileWidth, tileHeight, { fit: 'contain', background: SHEET_BACKGROUND })
+          .ensureAlpha()
+          .raw()
+          .toBuffer()
+      );
+      const layers: OverlayOptions[] = [
+        { input: picture, raw: { width: tileWidth, height: tileHeight, channels: 4 }, left, top },
+      ];
+      const label = await renderLabel(tile.label, tileWidth);
+      if (label) layers.push({ ...label, left, top: top + tileHeight + 4 });
+      return layers;
+    })
+  );
+
+  await writeAtomically(opts.outPath, async (tmp) => {
+    await sharp({ create: { width, height, channels: 4, background: SHEET_BACKGROUND } })
+      .composite(layers.flat())
+      .png()
+      .toFile(tmp);
+  });
+  return { width, height, columns, rows, tileHeight };
+}
+
+/** Writes a JPEG poster (quality 85) from a frame image; returns its size. */
+export async function makePoster(framePath: string, outPath: string): Promise<{ width: number; height: number }> {
+  const source = await inspectImage(framePath);
+  await writeAtomically(outPath, (tmp) =>
+    decode(framePath, (img) => img.toColourspace('srgb').jpeg({ quality: 85, progressive: true }).toFile(tmp))
+  );
+  return { width: source.sourceWidth, height: source.sourceHeight };
+}
+
+/** Mean absolute difference (0..255) of the RGB values of two images; `b` is resized to `a`'s size if they differ. */
+export async function imageDiff(a: string | Buffer, b: string | Buffer): Promise<number> {
+  const rgb = (input: string | Buffer, resizeTo?: { width: number; height: number }) => {
+    let img = sharp(input, SAFE_INPUT);
+    if (resizeTo) img = img.resize(resizeTo.width, resizeTo.height, { fit: 'fill' });
+    return img.toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  };
+  const first = await rgb(a);
+  const second = await rgb(b);
+  const other =
+    second.info.width === first.info.width && second.info.height === first.info.height
+      ? second
+      : await rgb(b, { width: first.info.width, height: first.info.height });
+  let sum = 0;
+  for (let i = 0; i < first.data.length; i++) sum += Math.abs(first.data[i] - other.data[i]);
+  return sum / first.data.length;
+}
+
+/** Reads the header only: format, pixel count and upright size, with a BadInput naming the file when it is unfit. */
+async function inspectImage(
+  inputPath: string
+): Promise<{ sourceFormat: string; sourceWidth: number; sourceHeight: number }> {
+  const name = path.basename(inputPath);
+  let meta: Metadata;
+  try {
+    meta = await sharp(inputPath, SAFE_INPUT).metadata();
+  } catch (err) {
+    throw badImage(name, err);
+  }
+  if (!meta.format || !ACCEPTED_FORMATS.includes(meta.format)) {
+    throw nonRetryable(
+      FailureType.BadInput,
+      `${name}: ${meta.format ?? 'unknown'} images are not accepted (JPEG, PNG, WebP only)`
+    );
+  }
+  const { width, height } = meta.autoOrient;
+  if (width * height > MAX_INPUT_PIXELS) {
+    throw nonRetryable(FailureType.BadInput, `${name}: ${width}x${height} is more than ${MAX_INPUT_PIXELS / 1e6} Mpx`);
+  }
+  return { sourceFormat: meta.format, sourceWidth: width, sourceHeight: height };
+}
+
+/** Runs a sharp pipeline on a checked input; decoding failures (truncated, corrupt) become a BadInput. */
+async function decode<T>(inputPath: string, pipeline: (img: Sharp) => Promise<T>): Promise<T> {
+  try {
+    return await pipeline(sharp(inputPath, SAFE_INPUT));
+  } catch (err) {
+    // A failure to write is ours to retry, not the input's fault.
+    if (err instanceof Error && /\bwrit|ENOSPC|EACCES|EROFS/i.test(err.message)) throw err;
+    throw badImage(path.basename(inputPath), err);
+  }
+}
+
+function badImage(name: string, err: unknown): Error {
+  const reason = err instanceof Error ? err.message : String(err);
+  if (/missing|ENOENT/i.test(reason)) return nonRetryable(FailureType.BadInput, `${name}: file not found`);
+  if (/unsupported image format/i.test(reason)) {
+    return nonRetryable(FailureType.BadInput, `${name}: not a JPEG, PNG or WebP image`);
+  }
+  if (/pixel limit/i.test(reason)) {
+    return nonRetryable(FailureType.BadInput, `${name}: more than ${MAX_INPUT_PIXELS / 1e6} Mpx`);
+  }
+  return nonRetryable(FailureType.BadInput, `${name}: cannot be decoded (${reason})`);
+}
+
+/** Renders a caption as raw RGBA no larger than the label band; undefined if it is empty or cannot be drawn. */
+async function renderLabel(text: string, maxWidth: number): Promise<OverlayOptions | undefined> {
+  if (!text.trim()) return undefined;
+  try {
+    const { data, info } = await sharp({
+      text: { text: `<span foreground="#eeeeee">${escapeMarkup(text)}</span>`, font: 'sans 12', rgba: true, dpi: 72 },
+    })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    const width = Math.min(info.width, maxWidth);
+    const height = Math.min(info.height, SHEET_LABEL_HEIGHT - 4);
+    const raw = { width: info.width, height: info.height, channels: 4 as const };
+    const fitted =
+      width === info.width && height === info.height
+        ? data
+        : await sharp(data, { raw }).extract({ left: 0, top: 0, width, height }).raw().toBuffer();
+    return { input: fitted, raw: { width, height, channels: 4 } };
+  } catch {
+    // A machine without fonts must still get its storyboard, just without captions.
+    return undefined;
+  }
+}
+
+function escapeMarkup(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function isPositiveInt(n: number): boolean {
+  return Number.isInteger(n) && n > 0;
+}
+
+/** Runs `write` on a temporary sibling and renames it over `outPath`, so no reader ever sees half a file. */
+async function writeAtomically(outPath: string, write: (tmpPath: string) => Promise<unknown>): Promise<void> {
+  const abs = path.resolve(outPath);
+  await fs.mkdir(path.dirname(abs), { recursive: true });
+  const tmp = path.join(path.dirname(abs), `.reelflow-${randomUUID()}.part`);
+  try {
+    await write(tmp);
+    await fs.rename(tmp, abs);
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}

@@ -1,0 +1,21 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Custom search attributes, registered on the Temporal namespace at start-up, so runs can be found in the Web UI. */
+export const SEARCH_ATTRIBUTES = {
+  stage: defineSearchAttributeKey('ReelflowStage', SearchAttributeType.KEYWORD),
+  creditsUsed: defineSearchAttributeKey('ReelflowCreditsUsed', SearchAttributeType.DOUBLE),
+  shotCount: defineSearchAttributeKey('ReelflowShotCount', SearchAttributeType.INT),
+} as const;
+
+/** Story ids double as workflow ids, so they are restricted to characters safe in URLs and file names. */
+export const STORY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
+
+/** Workflow id of take `take` (1-based) of shot `shot` (0-based) of a story. */
+export function shotWorkflowId(storyId: string, shot: number, take = 1): string {
+  return take === 1 ? `${storyId}-shot-${shot + 1}` : `${storyId}-shot-${shot + 1}-take-${take}`;
+}
+
+/** Idempotency key of one paid generation; it travels in the callback URL, which Luma echoes back in `request`. */
+export function generationKey(storyId: string, ...parts: Array<string | number>): string {
+  return [storyId, ...parts].join('/');
+}

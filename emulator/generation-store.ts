@@ -1,0 +1,54 @@
+import type { GenerationRecord } from './generation';
+
+/** The generations of all keys, newest first per key, with the per-prompt variation counts behind picture seeds. */
+export class GenerationStore {
+  private readonly byId = new Map<string, GenerationRecord>();
+  private readonly variations = new Map<string, number>();
+  private seq = 0;
+
+  /** Next insertion number, so equal timestamps still order. */
+  nextSeq(): number {
+    return ++this.seq;
+  }
+
+  /**
+   * How many generations with this key, kind, model and prompt came before (0 for the first). The picture seed
+   * includes it, so repeated prompts give different variations while a re-run of the same sequence gives the same ones.
+   */
+  nextVariation(apiKey: string, kind: string, model: string, prompt: string): number {
+    const id = [apiKey, kind, model, prompt].join('\u0000');
+    const n = this.variations.get(id) ?? 0;
+    this.variations.set(id, n + 1);
+    return n;
+  }
+
+  /** Stores a new generation. */
+  add(record: GenerationRecord): void {
+    this.byId.set(record.id, record);
+  }
+
+  /** A generation of this key, or undefined (another key's generation is as unknown as a missing one). */
+  get(apiKey: string, id: string): GenerationRecord | undefined {
+    const record = this.byId.get(id);
+    return record && record.apiKey === apiKey ? record : undefined;
+  }
+
+  /** Forgets a generation. */
+  remove(id: string): void {
+    this.byId.delete(id);
+  }
+
+  /** All generations of a key, newest first. */
+  allOf(apiKey: string): GenerationRecord[] {
+    return [...this.byId.values()]
+      .filter((g) => g.apiKey === apiKey)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.seq - a.seq);
+  }
+
+  /** One page of a key's generations, newest first, in Luma's list shape. */
+  page(apiKey: string, limit: number, offset: number): { items: GenerationRecord[]; hasMore: boolean } {
+    const all = this.allOf(apiKey);
+    const items = all.slice(offset, offset + limit);
+    return { items, hasMore: offset + items.length < all.length };
+  }
+}

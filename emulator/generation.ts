@@ -1,0 +1,101 @@
+import type { AspectRatio, ImageModel, Resolution, VideoModel } from '../common/story';
+
+/** States a Luma generation moves through. */
+export type GenerationState = 'queued' | 'dreaming' | 'completed' | 'failed';
+
+/** A keyframe as the API accepts it. */
+export type KeyframeRef = { type: 'image'; url: string } | { type: 'generation'; id: string };
+
+/** A validated video request: the fields the emulator acts on, with defaults filled in. */
+export interface VideoSpec {
+  kind: 'video';
+  prompt: string;
+  model: VideoModel;
+  aspectRatio: AspectRatio;
+  durationSeconds: 5 | 9;
+  resolution: Resolution;
+  loop: boolean;
+  frame0?: KeyframeRef;
+  frame1?: KeyframeRef;
+  callbackUrl?: string;
+}
+
+/** A validated image request. */
+export interface ImageSpec {
+  kind: 'image';
+  prompt: string;
+  model: ImageModel;
+  aspectRatio: AspectRatio;
+  format: 'jpg' | 'png';
+  callbackUrl?: string;
+}
+
+/** What a create asked for, validated. */
+export type GenerationSpec = VideoSpec | ImageSpec;
+
+/** Asset URLs of a completed generation, as Luma returns them. */
+export interface GenerationAssets {
+  video?: string;
+  image?: string;
+  progress_video?: string;
+}
+
+/** Files of a finished generation: names in its directory, by asset. */
+export interface RenderedMedia {
+  video?: string;
+  image: string;
+}
+
+/** A generation as the emulator keeps it. */
+export interface GenerationRecord {
+  id: string;
+  apiKey: string;
+  /** Insertion order, so generations created in the same millisecond still list newest first. */
+  seq: number;
+  spec: GenerationSpec;
+  /** The create body exactly as received, echoed back in `request`. */
+  request: unknown;
+  state: GenerationState;
+  failureReason: string | null;
+  createdAt: Date;
+  assets: GenerationAssets | null;
+  costCents: number;
+  refunded: boolean;
+  /** Directory of this generation's files. */
+  dir: string;
+  /** File names (in `dir`) of the finished media; null until completed. */
+  media: RenderedMedia | null;
+  /** Deterministic picture seed (prompt, model and the prompt's variation count). */
+  seed: number;
+}
+
+/** The generation object as the API returns it. */
+export interface GenerationJson {
+  id: string;
+  generation_type: 'video' | 'image';
+  state: GenerationState;
+  failure_reason: string | null;
+  created_at: string;
+  model: string;
+  request: unknown;
+  assets: GenerationAssets | null;
+}
+
+/** Serialises a generation the way Luma does; assets stay null until the generation completes. */
+export function generationJson(record: GenerationRecord): GenerationJson {
+  return {
+    id: record.id,
+    generation_type: record.spec.kind,
+    state: record.state,
+    failure_reason: record.failureReason,
+    created_at: record.createdAt.toISOString(),
+    model: record.spec.model,
+    request: record.request,
+    assets: record.assets,
+  };
+}
+
+/** True while a generation counts against its key's in-flight limit. */
+export function isInFlight(state: GenerationState): boolean {
+  return state === 'queued' || state === 'dreaming';
+}

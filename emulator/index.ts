@@ -1,0 +1,120 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { ZodError } from 'zod';
+import { ADMIN_PREFIX, registerAdminRoutes } from './admin-routes';
+import { ApiError } from './api-error';
+import { registerApiRoutes } from './api-routes';
+import { registerFileRoutes } from './file-routes';
+import { LumaService } from './luma-service';
+import { API_PREFIX, resolveEmulatorOptions, type EmulatorOptions } from './settings';
+
+export { emulatorOptionsFromEnv, DEFAULT_EMULATOR_KEY, EMULATOR_ENV, type EmulatorOptions } from './settings';
+export type { FaultConfig, ActiveFaults } from './faults';
+export type { EmulatorStats } from './luma-service';
+export { ADMIN_PREFIX } from './admin-routes';
+
+/** A running emulator. */
+export interface RunningEmulator {
+  /** Base URL for `new LumaAI({ baseURL })`, e.g. http://127.0.0.1:PORT/dream-machine/v1. */
+  baseUrl: string;
+  /** Scheme, host and port; admin endpoints live under `${origin}/__emulator`. */
+  origin: string;
+  /** A key the emulator accepts (the first configured one). */
+  apiKey: string;
+  /** Where media files are written. */
+  dataDir: string;
+  /** The options in force. */
+  options: EmulatorOptions;
+  /** Stops lifecycles, ffmpeg children, callbacks and the server; removes the data directory if it was a temporary one. */
+  close(): Promise<void>;
+}
+
+function errorBody(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | ApiError | ZodError, _req, reply) => {
+    reply.header('content-type', 'application/json; charset=utf-8');
+    if (err instanceof ApiError) {
+      return reply.code(err.status).headers(err.headers).send({ detail: err.detail });
+    }
+    if (err instanceof ZodError) {
+      const detail = err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+      return reply.code(400).send({ detail });
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
+    return reply.code(status).send({ detail: status < 500 ? err.message : 'Internal Server Error' });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ detail: `Not Found: ${req.method} ${req.url.split('?')[0]}` });
+  });
+}
+
+function acceptJsonBodies(app: FastifyInstance): void {
+  // The SDK sends Content-Type: application/json on DELETE without a body; Luma accepts that, so must we.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new ApiError(400, 'body: is not valid JSON'), undefined);
+    }
+  });
+}
+
+/** Starts an emulator of the Luma Dream Machine API in this process; `port: 0` picks a free port. */
+export async function startEmulator(options: Partial<EmulatorOptions> = {}): Promise<RunningEmulator> {
+  const resolved = resolveEmulatorOptions(options);
+  const ownsDataDir = resolved.dataDir === undefined;
+  const dataDir = resolved.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'luma-emulator-')));
+  await mkdir(dataDir, { recursive: true });
+
+  const service = new LumaService(resolved, dataDir);
+  const closing = new AbortController();
+  // forceCloseConnections: the SDK keeps sockets alive; close() must not wait for them.
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  errorBody(app);
+  acceptJsonBodies(app);
+  registerApiRoutes(app, service, API_PREFIX, closing.signal);
+  registerAdminRoutes(app, service);
+  registerFileRoutes(app, service);
+
+  try {
+    await app.listen({ host: resolved.host, port: resolved.port });
+  } catch (err) {
+    if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : resolved.port;
+  const reachableHost = resolved.host === '0.0.0.0' || resolved.host === '::' ? '127.0.0.1' : resolved.host;
+  const origin = `http://${reachableHost.includes(':') ? `[${reachableHost}]` : reachableHost}:${port}`;
+  service.setOrigin(resolved.publicOrigin ?? origin);
+
+  let closed: Promise<void> | undefined;
+  return {
+    baseUrl: `${origin}${API_PREFIX}`,
+    origin,
+    apiKey: resolved.keys[0],
+    dataDir,
+    options: resolved,
+    close() {
+      closed ??= (async () => {
+        closing.abort();
+        await service.close();
+        await app.close();
+        if (ownsDataDir) await rm(dataDir, { recursive: true, force: true });
+      })();
+      return closed;
+    },
+  };
+}
+
+/** Where the admin endpoints of an emulator live. */
+export function adminUrl(origin: string, endpoint: string): string {
+  return `${origin.replace(/\/+$/, '')}${ADMIN_PREFIX}/${endpoint.replace(/^\/+/, '')}`;
+}

@@ -1,0 +1,233 @@
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_PRICES, type PriceTable } from '../common/pricing';
+import { ValidationError, fieldPath } from '../common/story';
+import { taskQueues, type TaskQueues } from '../common/task-queues';
+
+/**
+ * Every environment variable reelflow reads, defined once: name → [default, description]. `.env.example` and the
+ * README's settings table list the same names (a unit test keeps them in step). Temporal's own variables
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) are read by
+ * @temporalio/envconfig.
+ */
+export const ENV = {
+  TEMPORAL_ADDRESS: ['', 'Temporal frontend host:port; unset with `npm run dev` = start a local dev server'],
+  TEMPORAL_NAMESPACE: ['default', 'Temporal namespace'],
+  TEMPORAL_API_KEY: ['', 'API key for Temporal Cloud (read by @temporalio/envconfig)'],
+  TEMPORAL_CLI_PATH: ['', 'Path of the `temporal` CLI used by `npm run dev` (default: found on PATH)'],
+  TEMPORAL_UI_URL: ['http://localhost:8233', 'Base URL of the Temporal Web UI, for the links reelflow prints'],
+  LUMAAI_API_KEY: ['', 'Luma API key (required by workers); unset with `npm run dev` = start the Luma emulator'],
+  LUMAAI_BASE_URL: ['', 'Luma API base URL; unset = the real Luma API'],
+  LUMA_MAX_IN_FLIGHT: ['10', 'Account-wide cap on Luma video generations in flight, across all stories and workers'],
+  LUMA_POLL_INTERVAL_MS: ['3000', 'How often a generation is polled'],
+  LUMA_CREATE_TIMEOUT_MS: ['30000', 'Time limit of one create request (no SDK retries for creates)'],
+  REELFLOW_DATA_DIR: ['.reelflow', 'Where assets, the dev server database and logs live'],
+  REELFLOW_HTTP_HOST: ['127.0.0.1', 'Address the HTTP server listens on'],
+  REELFLOW_HTTP_PORT: ['8080', 'Port of the HTTP server (API, assets, review page)'],
+  REELFLOW_PUBLIC_URL: ['', 'URL at which Luma can fetch our assets; default http://<host>:<port>'],
+  REELFLOW_TASK_QUEUE_PREFIX: ['reelflow', 'Prefix of task queue names and of the gate workflow id'],
+  REELFLOW_WORKER_ROLES: ['workflows,luma,media', 'Which task queues this worker process serves'],
+  REELFLOW_MEDIA_CONCURRENCY: ['', 'ffmpeg/sharp activities at once per worker (default: CPU count)'],
+  REELFLOW_LUMA_CONCURRENCY: ['50', 'Luma activities (mostly polling) at once per worker'],
+  REELFLOW_SHUTDOWN_GRACE_MS: ['30000', 'How long running activities get to finish on shutdown'],
+  REELFLOW_DOLLARS_PER_CREDIT: ['0.05', 'Dollars per Luma credit (your plan)'],
+  REELFLOW_PRICES: ['', 'JSON overriding parts of the price table, e.g. {"video":{"startEndFrame":3}}'],
+  REELFLOW_MAX_DOWNLOAD_MB: ['500', 'Largest file reelflow downloads'],
+  REELFLOW_ALLOW_PRIVATE_INPUTS: ['false', 'Allow story keyframe/audio URLs on private or loopback addresses'],
+  REELFLOW_API_TOKENS: ['', 'API tokens with roles: token:role,token:role (roles: backend, reviewer)'],
+  REELFLOW_REVIEW_SECRET: ['', 'HMAC secret of signed review links (default: random per process)'],
+  REELFLOW_WEBHOOK_URLS: ['', 'Comma-separated URLs that receive story events'],
+  REELFLOW_WEBHOOK_SECRET: ['', 'HMAC-SHA256 secret that signs webhook bodies'],
+  REELFLOW_LOG_LEVEL: ['INFO', 'TRACE, DEBUG, INFO, WARN or ERROR'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+/** An environment variable reelflow reads. */
+export type EnvName = keyof typeof ENV;
+
+const intSetting = (min: number) => z.coerce.number().int().min(min);
+const boolSetting = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_UI_URL: z.url(),
+  LUMAAI_API_KEY: z.string().optional(),
+  LUMAAI_BASE_URL: z.url().optional(),
+  LUMA_MAX_IN_FLIGHT: intSetting(1),
+  LUMA_POLL_INTERVAL_MS: intSetting(10),
+  LUMA_CREATE_TIMEOUT_MS: intSetting(1000),
+  REELFLOW_DATA_DIR: z.string().min(1),
+  REELFLOW_HTTP_HOST: z.string().min(1),
+  REELFLOW_HTTP_PORT: intSetting(0).max(65535),
+  REELFLOW_PUBLIC_URL: z.url().optional(),
+  REELFLOW_TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  REELFLOW_WORKER_ROLES: z
+    .string()
+    .transform((v) => v.split(',').map((r) => r.trim()))
+    .pipe(z.array(z.enum(['workflows', 'luma', 'media'])).min(1)),
+  REELFLOW_MEDIA_CONCURRENCY: intSetting(1).optional(),
+  REELFLOW_LUMA_CONCURRENCY: intSetting(1),
+  REELFLOW_SHUTDOWN_GRACE_MS: intSetting(0),
+  REELFLOW_DOLLARS_PER_CREDIT: z.coerce.number().positive(),
+  REELFLOW_PRICES: z.string().optional(),
+  REELFLOW_MAX_DOWNLOAD_MB: intSetting(1),
+  REELFLOW_ALLOW_PRIVATE_INPUTS: boolSetting,
+  REELFLOW_API_TOKENS: z.string().optional(),
+  REELFLOW_REVIEW_SECRET: z.string().optional(),
+  REELFLOW_WEBHOOK_URLS: z.string().optional(),
+  REELFLOW_WEBHOOK_SECRET: z.string().optional(),
+  REELFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
+});
+
+/** reelflow's typed configuration. */
+export interface ReelflowConfig {
+  temporal: {
+    /** Set when TEMPORAL_ADDRESS was given; unset means "start a local dev server" to `npm run dev`. */
+    address?: string;
+    namespace: string;
+    connect: ClientConnectConfig;
+    cliPath?: string;
+    uiUrl: string;
+  };
+  luma: {
+    apiKey?: string;
+    baseUrl?: string;
+    maxInFlight: number;
+    pollIntervalMs: number;
+    createTimeoutMs: number;
+  };
+  dataDir: string;
+  assetsDir: string;
+  http: { host: string; port: number; publicUrl: string };
+  queues: TaskQueues;
+  worker: {
+    roles: Array<'workflows' | 'luma' | 'media'>;
+    mediaConcurrency: number;
+    lumaConcurrency: number;
+    shutdownGraceMs: number;
+  };
+  prices: PriceTable;
+  downloads: { maxBytes: number; allowPrivateInputs: boolean };
+  api: {
+    tokens: Array<{ token: string; role: 'backend' | 'reviewer' }>;
+    reviewSecret?: string;
+    webhookUrls: string[];
+    webhookSecret?: string;
+  };
+  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+/** Builds and validates the configuration from the environment; errors name the variable and the reason. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig {
+  const raw: Record<string, string | undefined> = {};
+  for (const [name, [fallback]] of Object.entries(ENV)) {
+    const value = env[name]?.trim();
+    raw[name] = value ? value : fallback || undefined;
+  }
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ValidationError(
+      'configuration',
+      parsed.error.issues.map((i) => ({ field: fieldPath(i.path), message: i.message }))
+    );
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.REELFLOW_DATA_DIR);
+  const connect = loadClientConnectConfig({
+    disableFile: !env.TEMPORAL_CONFIG_FILE && !env.TEMPORAL_PROFILE,
+    overrideEnvVars: Object.fromEntries(
+      Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined)
+    ),
+  });
+  connect.namespace = e.TEMPORAL_NAMESPACE;
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      connect,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      uiUrl: e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    },
+    luma: {
+      apiKey: e.LUMAAI_API_KEY,
+      baseUrl: e.LUMAAI_BASE_URL,
+      maxInFlight: e.LUMA_MAX_IN_FLIGHT,
+      pollIntervalMs: e.LUMA_POLL_INTERVAL_MS,
+      createTimeoutMs: e.LUMA_CREATE_TIMEOUT_MS,
+    },
+    dataDir,
+    assetsDir: path.join(dataDir, 'assets'),
+    http: {
+      host: e.REELFLOW_HTTP_HOST,
+      port: e.REELFLOW_HTTP_PORT,
+      publicUrl: (e.REELFLOW_PUBLIC_URL ?? `http://${e.REELFLOW_HTTP_HOST}:${e.REELFLOW_HTTP_PORT}`).replace(
+        /\/+$/,
+        ''
+      ),
+    },
+    queues: taskQueues(e.REELFLOW_TASK_QUEUE_PREFIX),
+    worker: {
+      roles: e.REELFLOW_WORKER_ROLES,
+      mediaConcurrency: e.REELFLOW_MEDIA_CONCURRENCY ?? os.cpus().length,
+      lumaConcurrency: e.REELFLOW_LUMA_CONCURRENCY,
+      shutdownGraceMs: e.REELFLOW_SHUTDOWN_GRACE_MS,
+    },
+    prices: priceTable(e.REELFLOW_PRICES, e.REELFLOW_DOLLARS_PER_CREDIT),
+    downloads: {
+      maxBytes: e.REELFLOW_MAX_DOWNLOAD_MB * 1024 * 1024,
+      allowPrivateInputs: e.REELFLOW_ALLOW_PRIVATE_INPUTS,
+    },
+    api: {
+      tokens: parseTokens(e.REELFLOW_API_TOKENS),
+      reviewSecret: e.REELFLOW_REVIEW_SECRET,
+      webhookUrls: (e.REELFLOW_WEBHOOK_URLS ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+      webhookSecret: e.REELFLOW_WEBHOOK_SECRET,
+    },
+    logLevel: e.REELFLOW_LOG_LEVEL,
+  };
+}
+
+function priceTable(json: string | undefined, dollarsPerCredit: number): PriceTable {
+  let override: Partial<PriceTable> = {};
+  if (json) {
+    try {
+      override = JSON.parse(json) as Partial<PriceTable>;
+    } catch (err) {
+      throw new ValidationError('configuration', [{ field: 'REELFLOW_PRICES', message: `not JSON: ${String(err)}` }]);
+    }
+  }
+  return {
+    video: { ...DEFAULT_PRICES.video, ...override.video },
+    image: { ...DEFAULT_PRICES.image, ...override.image },
+    dollarsPerCredit: override.dollarsPerCredit ?? dollarsPerCredit,
+  };
+}
+
+function parseTokens(value: string | undefined): ReelflowConfig['api']['tokens'] {
+  if (!value) return [];
+  return value.split(',').map((entry, i) => {
+    const [token, role] = entry.trim().split(':');
+    if (!token || (role !== 'backend' && role !== 'reviewer')) {
+      throw new ValidationError('configuration', [
+        { field: `REELFLOW_API_TOKENS[${i}]`, message: 'must be token:backend or token:reviewer' },
+      ]);
+    }
+    return { token, role };
+  });
+}
+
+/** The Luma API key, or a clear error saying how to get going without one. */
+export function requireLumaKey(config: ReelflowConfig): string {
+  if (!config.luma.apiKey) {
+    throw new Error(
+      'LUMAAI_API_KEY is not set: set it for the real Luma API, or run `npm run dev` to use the emulator'
+    );
+  }
+  return config.luma.apiKey;
+}

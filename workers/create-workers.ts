@@ -1,0 +1,100 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import LumaAI from 'lumaai';
+import { createActivities, createLocalAssetStore } from '../activities';
+import { type ReelflowConfig, requireLumaKey } from './config';
+
+/** Where the worker takes its workflow code from: a prebuilt bundle (tests, production images) or the sources. */
+export type WorkflowSource = { workflowBundle: { codePath: string } } | { workflowsPath: string };
+
+/** The default: bundle `workflows/` at start-up. */
+export const workflowSources: WorkflowSource = { workflowsPath: require.resolve('../workflows') };
+
+/** Hosts of the Luma base URL: provider asset URLs of the emulator live there (loopback, so they need allowing). */
+function providerHosts(config: ReelflowConfig): string[] {
+  if (!config.luma.baseUrl) return [];
+  const url = new URL(config.luma.baseUrl);
+  return [url.host];
+}
+
+/** Builds the activity dependencies from config; one Temporal client is shared with the gate activity. */
+export function buildActivities(config: ReelflowConfig, temporal: Client) {
+  const luma = new LumaAI({ authToken: requireLumaKey(config), baseURL: config.luma.baseUrl, maxRetries: 2 });
+  return createActivities({
+    luma,
+    callbackBaseUrl: config.http.publicUrl,
+    pollIntervalMs: config.luma.pollIntervalMs,
+    createTimeoutMs: config.luma.createTimeoutMs,
+    reconcileWindowMs: 60 * 60 * 1000,
+    assets: createLocalAssetStore({ root: config.assetsDir, publicBaseUrl: config.http.publicUrl }),
+    providerHosts: providerHosts(config),
+    allowPrivateInputs: config.downloads.allowPrivateInputs,
+    maxDownloadBytes: config.downloads.maxBytes,
+    temporal,
+    maxInFlight: config.luma.maxInFlight,
+  });
+}
+
+/** One Worker per role this process serves (workflows, luma, media), on the deployment's task queues. */
+export async function createWorkers(options: {
+  config: ReelflowConfig;
+  connection: NativeConnection;
+  client: Client;
+  workflows?: WorkflowSource;
+}): Promise<Worker[]> {
+  const { config, connection, client } = options;
+  const activities = buildActivities(config, client);
+  const common: Partial<WorkerOptions> = {
+    connection,
+    namespace: config.temporal.namespace,
+    shutdownGraceTime: config.worker.shutdownGraceMs,
+    shutdownForceTime: config.worker.shutdownGraceMs + 10_000,
+  };
+  const workers: Promise<Worker>[] = [];
+  if (config.worker.roles.includes('workflows')) {
+    workers.push(
+      Worker.create({ ...common, taskQueue: config.queues.workflows, ...(options.workflows ?? workflowSources) })
+    );
+  }
+  if (config.worker.roles.includes('luma')) {
+    const { submitImageGeneration, submitVideoGeneration, awaitGeneration, deleteGeneration, requestGateSlot } =
+      activities;
+    workers.push(
+      Worker.create({
+        ...common,
+        taskQueue: config.queues.luma,
+        activities: {
+          submitImageGeneration,
+          submitVideoGeneration,
+          awaitGeneration,
+          deleteGeneration,
+          requestGateSlot,
+        },
+        maxConcurrentActivityTaskExecutions: config.worker.lumaConcurrency,
+      })
+    );
+  }
+  if (config.worker.roles.includes('media')) {
+    const { ingestKeyframe, ingestClip, cutLastFrame, renderStory } = activities;
+    workers.push(
+      Worker.create({
+        ...common,
+        taskQueue: config.queues.media,
+        activities: { ingestKeyframe, ingestClip, cutLastFrame, renderStory },
+        maxConcurrentActivityTaskExecutions: config.worker.mediaConcurrency,
+      })
+    );
+  }
+  return Promise.all(workers);
+}
+
+/** Connects a Temporal client (for starting the gate and for callers in the same process). */
+export async function connectClient(config: ReelflowConfig): Promise<Client> {
+  const connection = await Connection.connect(config.temporal.connect.connectionOptions);
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** Connects the native connection workers poll with. */
+export function connectWorkerConnection(config: ReelflowConfig): Promise<NativeConnection> {
+  return NativeConnection.connect(config.temporal.connect.connectionOptions);
+}

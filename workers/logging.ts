@@ -1,0 +1,18 @@
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+
+/** Sends worker and activity/workflow logs to stdout as one JSON object per line. */
+export function installJsonLogging(level: LogLevel): void {
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      const { message, level: lvl, timestampNanos, meta } = entry;
+      process.stdout.write(
+        JSON.stringify({
+          time: new Date(Number(timestampNanos / 1_000_000n)).toISOString(),
+          level: lvl,
+          message,
+          ...meta,
+        }) + '\n'
+      );
+    }),
+  });
+}

@@ -1,0 +1,26 @@
+import { loadConfig } from './config';
+import { connectClient, connectWorkerConnection, createWorkers } from './create-workers';
+import { installJsonLogging } from './logging';
+import { ensureSearchAttributes } from './search-attributes';
+
+/** Runs the worker(s) of this process until SIGINT/SIGTERM, then shuts down gracefully. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  installJsonLogging(config.logLevel);
+  const client = await connectClient(config);
+  const connection = await connectWorkerConnection(config);
+  try {
+    await ensureSearchAttributes(client, config.temporal.namespace);
+    const workers = await createWorkers({ config, connection, client });
+    // Worker.run() resolves after the SDK's own SIGINT/SIGTERM handling has drained running activities.
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+    await client.connection.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

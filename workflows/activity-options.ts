@@ -1,0 +1,23 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { TaskQueues } from '../common/task-queues';
+
+/** Quick Luma calls (create, delete, gate): a 429 waits for the delay the activity asks for, others back off. */
+export function lumaActivityOptions(queues: TaskQueues): ActivityOptions {
+  return {
+    taskQueue: queues.luma,
+    // Longer than the create request's own time limit, so an attempt never outlives its twin's create.
+    startToCloseTimeout: '90s',
+    scheduleToCloseTimeout: '30m',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
+  };
+}
+
+/** ffmpeg and sharp work: CPU bound, heartbeats while stitching. */
+export function mediaActivityOptions(queues: TaskQueues): ActivityOptions {
+  return {
+    taskQueue: queues.media,
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: '2m',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+  };
+}
