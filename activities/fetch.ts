@@ -7,6 +7,7 @@ import net, { BlockList } from 'node:net';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/common';
 import { FailureType, nonRetryable } from './errors';
 
 /** Rules for one download; every redirect hop is checked against them again. */
@@ -118,9 +119,10 @@ export async function downloadToFile(
       }
       if (status < 200 || status >= 300) {
         res.resume();
-        const message = `${redact(current)}: HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
-        if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status))
-          throw nonRetryable(FailureType.BadInput, message);
+        const message = `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`;
+        if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status)) {
+          throw nonRetryable(FailureType.BadInput, `${redact(current)}: ${message}`);
+        }
         throw new Error(message);
       }
       const contentType = res.headers['content-type'];
@@ -132,7 +134,9 @@ export async function downloadToFile(
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (deadline.aborted) throw new Error(`${redact(current)}: download did not finish within ${timeoutMs} ms`);
     if (err instanceof ForbiddenAddressError) throw nonRetryable(FailureType.BadInput, err.message);
-    throw err;
+    if (err instanceof ApplicationFailure) throw err;
+    // Everything else (5xx, resets, refused connections) is transient: a plain Error that names the URL.
+    throw new Error(`${redact(current)}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 
@@ -270,7 +274,7 @@ function checkBody(url: URL, res: IncomingMessage, accept: RegExp | undefined, m
   const encoding = res.headers['content-encoding'];
   if (encoding && encoding !== 'identity') {
     res.resume();
-    throw new Error(`${redact(url)}: server sent a ${encoding}-encoded body although identity was asked for`);
+    throw new Error(`server sent a ${encoding}-encoded body although identity was asked for`);
   }
   const declared = Number(res.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
@@ -301,7 +305,7 @@ async function saveBody(res: IncomingMessage, destPath: string, maxBytes: number
   try {
     await pipeline(res, cap, createWriteStream(tmp, { flags: 'wx' }));
     if (declared !== undefined && bytes !== declared) {
-      throw new Error(`${label}: body ended after ${bytes} of ${declared} bytes`);
+      throw new Error(`body ended after ${bytes} of ${declared} bytes`);
     }
     await fs.rename(tmp, abs);
     return bytes;

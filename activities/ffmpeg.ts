@@ -188,63 +188,50 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
 
   const total = probed.reduce((sum, c) => sum + c.info.durationSeconds, 0) - (clips.length - 1) * xf;
   const method = (xf === 0 || clips.length === 1) && canStreamCopy(probed) ? 'stream-copy' : 'reencode';
-  const audioInputIndex = method === 'stream-copy' ? 1 : clips.length;
-  const fade = Math.min(fadeOut, total);
-  const audioFilter = audio
-    ? `[${audioInputIndex}:a]aresample=${AUDIO_RATE},volume=${audio.volume},` +
-      `atrim=duration=${seconds(total)},asetpts=N/SR/TB` +
-      (fade > 0 ? `,afade=t=out:st=${seconds(total - fade)}:d=${seconds(fade)}[aout]` : '[aout]')
-    : `[${audioInputIndex}:a]atrim=duration=${seconds(total)}[aout]`;
-  const addAudioInput = (cmd: FfmpegCommand) =>
-    audio
-      ? cmd
-          .input(audio.path)
-          .inputOptions(['-stream_loop', '-1', ...localInputOptions([audio.demuxer]), '-f', audio.demuxer])
-      : cmd.input(`anullsrc=r=${AUDIO_RATE}:cl=stereo`).inputOptions(['-f', 'lavfi']);
-  const encodeOptions = ['-c:a', 'aac', '-b:a', '192k', '-movflags', '+faststart', '-f', 'mp4'];
-
-  await fs.mkdir(path.dirname(path.resolve(opts.outPath)), { recursive: true });
-  if (method === 'stream-copy') {
-    const listPath = tempSibling(opts.outPath, '.txt');
-    await fs.writeFile(listPath, probed.map((c) => `file ${concatQuote(c.info.path)}\n`).join(''));
-    try {
-      await writeAtomically(opts.outPath, (tmp) =>
-        runFfmpeg(
-          'stitch (stream copy)',
-          (cmd) =>
-            addAudioInput(
-              cmd
-                .input(listPath)
-                .inputOptions([...localInputOptions(['concat', MP4_DEMUXER]), '-f', 'concat', '-safe', '0'])
-            )
-              .complexFilter(audioFilter)
-              .output(tmp)
-              .outputOptions(['-map', '0:v:0', '-map', '[aout]', '-c:v', 'copy', ...encodeOptions]),
-          { ...opts, expectedSeconds: total }
-        )
-      );
-    } finally {
-      await fs.rm(listPath, { force: true });
-    }
-  } else {
-    const videoFilter = buildVideoFilter(probed, xf);
+  const audioFilter = buildAudioFilter(
+    method === 'stream-copy' ? 1 : clips.length,
+    total,
+    audio && { ...audio, fadeOut }
+  );
+  const videoOptions =
+    method === 'stream-copy'
+      ? ['-map', '0:v:0', '-c:v', 'copy']
+      : ['-map', '[vout]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'];
+  const listPath = method === 'stream-copy' ? await writeConcatList(opts.outPath, probed) : undefined;
+  try {
     await writeAtomically(opts.outPath, (tmp) =>
       runFfmpeg(
-        'stitch (re-encode)',
+        `stitch (${method})`,
         (cmd) => {
-          for (const clip of probed) cmd.input(clip.info.path).inputOptions(mp4InputOptions());
-          return addAudioInput(cmd)
-            .complexFilter(`${videoFilter};${audioFilter}`)
+          if (listPath) {
+            cmd
+              .input(listPath)
+              .inputOptions([...localInputOptions(['concat', MP4_DEMUXER]), '-f', 'concat', '-safe', '0']);
+          } else {
+            for (const clip of probed) cmd.input(clip.info.path).inputOptions(mp4InputOptions());
+          }
+          if (audio) {
+            cmd
+              .input(audio.path)
+              .inputOptions(['-stream_loop', '-1', ...localInputOptions([audio.demuxer]), '-f', audio.demuxer]);
+          } else {
+            // The product promises H.264/AAC, and some players and upload checks want an audio track: add silence.
+            cmd.input(`anullsrc=r=${AUDIO_RATE}:cl=stereo`).inputOptions(['-f', 'lavfi']);
+          }
+          return cmd
+            .complexFilter(listPath ? audioFilter : `${buildVideoFilter(probed, xf)};${audioFilter}`)
             .output(tmp)
             .outputOptions([
-              ...['-map', '[vout]', '-map', '[aout]'],
-              ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'],
-              ...encodeOptions,
+              ...videoOptions,
+              // 128k: ffmpeg's AAC encoder slows several-fold at 192k on a mono track, for no audible gain here.
+              ...['-map', '[aout]', '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', '-f', 'mp4'],
             ]);
         },
-        { ...opts, expectedSeconds: total }
+        { signal: opts.signal, onProgress: opts.onProgress, expectedSeconds: total }
       )
     );
+  } finally {
+    if (listPath) await fs.rm(listPath, { force: true });
   }
 
   const out = await probeMedia(opts.outPath);
@@ -389,6 +376,25 @@ function buildVideoFilter(clips: ProbedVideo[], xf: number): string {
   return `${chains.join(';')};${fades.join(';')}`;
 }
 
+/** The `[aout]` chain: the track looped by its input, cut to the video, at its volume, faded out; or plain silence. */
+function buildAudioFilter(
+  inputIndex: number,
+  total: number,
+  audio: { volume: number; fadeOut: number } | undefined
+): string {
+  if (!audio) return `[${inputIndex}:a]atrim=duration=${seconds(total)}[aout]`;
+  const fade = Math.min(audio.fadeOut, total);
+  // No channel-layout change: mono up-mixed to stereo would come out 3 dB quieter than asked.
+  const steps = [
+    `aresample=${AUDIO_RATE}`,
+    `volume=${audio.volume}`,
+    `atrim=duration=${seconds(total)}`,
+    'asetpts=N/SR/TB',
+  ];
+  if (fade > 0) steps.push(`afade=t=out:st=${seconds(total - fade)}:d=${seconds(fade)}`);
+  return `[${inputIndex}:a]${steps.join(',')}[aout]`;
+}
+
 interface FfmpegRunOptions extends RunOptions {
   /** Length of the output, to turn ffmpeg's time position into a fraction. */
   expectedSeconds?: number;
@@ -451,6 +457,19 @@ async function writeAtomically(outPath: string, write: (tmpPath: string) => Prom
 function tempSibling(outPath: string, suffix: string): string {
   // No part of the caller's name: image2 would read a '%' in it as a pattern.
   return path.join(path.dirname(path.resolve(outPath)), `.reelflow-${randomUUID()}${suffix}`);
+}
+
+/** Writes the concat demuxer's script next to the output; each file's length is the video's, not the container's. */
+async function writeConcatList(outPath: string, clips: ProbedVideo[]): Promise<string> {
+  // Without `duration` the demuxer advances by the container length, so a clip whose audio outlasts its video
+  // would leave a hole in the video timeline at every cut.
+  const script = clips
+    .map((c) => `file ${concatQuote(c.info.path)}\nduration ${seconds(c.info.durationSeconds)}\n`)
+    .join('');
+  const listPath = tempSibling(outPath, '.txt');
+  await fs.mkdir(path.dirname(listPath), { recursive: true });
+  await fs.writeFile(listPath, script);
+  return listPath;
 }
 
 function concatQuote(p: string): string {

@@ -10,10 +10,13 @@ export const MAX_INPUT_PIXELS = 50_000_000;
 /** Image formats accepted as input (sharp's `metadata().format` names). */
 export const ACCEPTED_FORMATS: readonly string[] = ['jpeg', 'png', 'webp'];
 
-// Process-wide on purpose: only the JPEG, PNG and WebP decoders stay reachable, so a file that lies about its type
-// cannot reach the SVG, PDF, TIFF, HEIF or ImageMagick loaders. Labels are drawn with Pango text for the same reason.
+// An allow-list of decoders, process-wide (libvips keeps it globally): GIF, TIFF, HEIF, PDF, ImageMagick and any
+// loader a future libvips adds stay unreachable. SVG stays reachable because other code in the same process draws SVG
+// (the emulator's prompt pictures); SVG inputs are still refused by the format check before their pixels are decoded.
 sharp.block({ operation: ['VipsForeignLoad'] });
-sharp.unblock({ operation: ['VipsForeignLoadJpeg', 'VipsForeignLoadPng', 'VipsForeignLoadWebp'] });
+sharp.unblock({
+  operation: ['VipsForeignLoadJpeg', 'VipsForeignLoadPng', 'VipsForeignLoadWebp', 'VipsForeignLoadSvg'],
+});
 // libvips caches decoded files by name; a keyframe rewritten under the same path must not be served stale.
 sharp.cache(false);
 
@@ -205,7 +208,7 @@ async function decode<T>(inputPath: string, pipeline: (img: Sharp) => Promise<T>
 function badImage(name: string, err: unknown): Error {
   const reason = err instanceof Error ? err.message : String(err);
   if (/missing|ENOENT/i.test(reason)) return nonRetryable(FailureType.BadInput, `${name}: file not found`);
-  if (/unsupported image format/i.test(reason)) {
+  if (/unsupported image format|blocked/i.test(reason)) {
     return nonRetryable(FailureType.BadInput, `${name}: not a JPEG, PNG or WebP image`);
   }
   if (/pixel limit/i.test(reason)) {

@@ -166,7 +166,14 @@ export class ReelflowClient {
 
   /** Cancels the story: its shots stop, in-flight generations are deleted at Luma, made assets are kept. */
   async cancel(storyId: string): Promise<void> {
-    await this.call(storyId, () => this.handle(storyId).cancel());
+    await this.call(storyId, async () => {
+      // Temporal accepts a cancel request for a closed workflow and does nothing; a caller wants to know.
+      const { status } = await this.handle(storyId).describe();
+      if (status.name !== 'RUNNING') {
+        throw new ReelflowError('conflict', `story '${storyId}' has already ended (${status.name.toLowerCase()})`);
+      }
+      await this.handle(storyId).cancel();
+    });
   }
 
   /** Waits for the story to end and returns what it made; failed and cancelled stories list their paid assets too. */
@@ -215,7 +222,13 @@ export class ReelflowClient {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ReelflowError('not-found', `no story with id '${storyId}'`);
+      if (err instanceof ReelflowError) throw err;
+      if (err instanceof WorkflowNotFoundError) {
+        // Temporal answers an update to a closed workflow with "not found … already completed".
+        if (/already completed/i.test(err.message))
+          throw new ReelflowError('conflict', `story '${storyId}' has already ended`);
+        throw new ReelflowError('not-found', `no story with id '${storyId}'`);
+      }
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause;
         const type = cause instanceof ApplicationFailure ? cause.type : undefined;

@@ -18,7 +18,12 @@ function isCreate(request: FastifyRequest, prefix: string): boolean {
  * Registers the Dream Machine API under `prefix`: auth, injected faults, then the real work. Errors are thrown as
  * ApiError and turned into `{ detail }` by the server's error handler.
  */
-export function registerApiRoutes(app: FastifyInstance, service: LumaService, prefix: string, closing: AbortSignal) {
+export function registerApiRoutes(
+  app: FastifyInstance,
+  service: LumaService,
+  prefix: string,
+  closing: AbortSignal
+): void {
   // Kept beside the request rather than decorated onto it, so fastify's global request type stays untouched.
   const accounts = new WeakMap<FastifyRequest, Account>();
   const dropped = new WeakSet<FastifyRequest>();
@@ -48,18 +53,19 @@ export function registerApiRoutes(app: FastifyInstance, service: LumaService, pr
         if (!dropped.has(request)) service.countRequest(reply.statusCode);
       });
 
-      const create = (validate: (body: unknown) => GenerationSpec) => async (req: FastifyRequest, reply: FastifyReply) => {
-        const record = service.create(account(req), validate(req.body), req.body);
-        if (service.faults.dropResponse()) {
-          // The lost-response case: the generation exists and is billed, but the client never hears of it.
-          service.countRequest('dropped');
-          dropped.add(req);
-          reply.hijack();
-          req.raw.socket.destroy();
-          return reply;
-        }
-        return reply.code(201).send(service.json(record));
-      };
+      const create =
+        (validate: (body: unknown) => GenerationSpec) => async (req: FastifyRequest, reply: FastifyReply) => {
+          const record = service.create(account(req), validate(req.body), req.body);
+          if (service.faults.dropResponse()) {
+            // The lost-response case: the generation exists and is billed, but the client never hears of it.
+            service.countRequest('dropped');
+            dropped.add(req);
+            reply.hijack();
+            req.raw.socket.destroy();
+            return reply;
+          }
+          return reply.code(201).send(service.json(record));
+        };
       api.post('/generations', create(validateVideoRequest));
       api.post('/generations/video', create(validateVideoRequest));
       api.post('/generations/image', create(validateImageRequest));
@@ -67,9 +73,17 @@ export function registerApiRoutes(app: FastifyInstance, service: LumaService, pr
       api.get('/generations', async (req) => {
         const { limit, offset } = validateListQuery(req.query as Record<string, unknown>);
         const { items, hasMore } = service.list(account(req), limit, offset);
-        return { generations: items.map((g) => service.json(g)), count: items.length, has_more: hasMore, limit, offset };
+        return {
+          generations: items.map((g) => service.json(g)),
+          count: items.length,
+          has_more: hasMore,
+          limit,
+          offset,
+        };
       });
-      api.get<{ Params: { id: string } }>('/generations/:id', async (req) => service.json(service.get(account(req), req.params.id)));
+      api.get<{ Params: { id: string } }>('/generations/:id', async (req) =>
+        service.json(service.get(account(req), req.params.id))
+      );
       api.delete<{ Params: { id: string } }>('/generations/:id', async (req, reply) => {
         service.delete(account(req), req.params.id);
         return reply.code(204).send();

@@ -12,7 +12,10 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Parses a single `bytes=a-b` range; anything fancier is answered with the whole file. */
-function byteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | undefined {
+function byteRange(
+  header: string | undefined,
+  size: number
+): { start: number; end: number } | 'unsatisfiable' | undefined {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header ?? '');
   if (!match || (match[1] === '' && match[2] === '')) return undefined;
   let start: number;

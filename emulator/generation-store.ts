@@ -33,6 +33,11 @@ export class GenerationStore {
     return record && record.apiKey === apiKey ? record : undefined;
   }
 
+  /** A generation by id whatever its key, for public asset URLs. */
+  find(id: string): GenerationRecord | undefined {
+    return this.byId.get(id);
+  }
+
   /** Forgets a generation. */
   remove(id: string): void {
     this.byId.delete(id);

@@ -94,8 +94,3 @@ export function generationJson(record: GenerationRecord): GenerationJson {
     assets: record.assets,
   };
 }
-
-/** True while a generation counts against its key's in-flight limit. */
-export function isInFlight(state: GenerationState): boolean {
-  return state === 'queued' || state === 'dreaming';
-}

@@ -89,7 +89,11 @@ export async function postJson(text: string, body: unknown, limits: FetchLimits)
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': payload.length, 'user-agent': 'luma-emulator' },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': payload.length,
+          'user-agent': 'luma-emulator',
+        },
       },
       signal
     );

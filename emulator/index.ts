@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
-import { ADMIN_PREFIX, registerAdminRoutes } from './admin-routes';
+import { registerAdminRoutes } from './admin-routes';
 import { ApiError } from './api-error';
 import { registerApiRoutes } from './api-routes';
 import { registerFileRoutes } from './file-routes';
@@ -13,7 +13,7 @@ import { API_PREFIX, resolveEmulatorOptions, type EmulatorOptions } from './sett
 export { emulatorOptionsFromEnv, DEFAULT_EMULATOR_KEY, EMULATOR_ENV, type EmulatorOptions } from './settings';
 export type { FaultConfig, ActiveFaults } from './faults';
 export type { EmulatorStats } from './luma-service';
-export { ADMIN_PREFIX } from './admin-routes';
+export { setFaults, clearFaults, getFaults, getStats, resetStats, setBalance } from './admin';
 
 /** A running emulator. */
 export interface RunningEmulator {
@@ -112,9 +112,4 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
       return closed;
     },
   };
-}
-
-/** Where the admin endpoints of an emulator live. */
-export function adminUrl(origin: string, endpoint: string): string {
-  return `${origin.replace(/\/+$/, '')}${ADMIN_PREFIX}/${endpoint.replace(/^\/+/, '')}`;
 }

@@ -153,17 +153,17 @@ export class LumaService {
     this.store.remove(id);
     const life = this.lifecycles.get(id);
     life?.abort.abort();
-    void (life?.promise ?? Promise.resolve()).then(() => rm(record.dir, { recursive: true, force: true }).catch(() => {}));
+    void (life?.promise ?? Promise.resolve()).then(() =>
+      rm(record.dir, { recursive: true, force: true }).catch(() => {})
+    );
   }
 
   /** A finished generation's file for `GET /files/:id/:name`, by id alone (asset URLs are public, like a CDN's). */
   filePath(id: string, name: string): { file: string; name: string } | undefined {
-    for (const account of this.accounts.all()) {
-      const record = this.store.get(account.key, id);
-      const media = record?.media;
-      if (media && (media.video === name || media.image === name)) return { file: path.join(record.dir, name), name };
-    }
-    return undefined;
+    const record = this.store.find(id);
+    const media = record?.media;
+    if (!record || !media || (media.video !== name && media.image !== name)) return undefined;
+    return { file: path.join(record.dir, name), name };
   }
 
   /** The USD-cent balance of a key. */

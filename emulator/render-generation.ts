@@ -59,7 +59,10 @@ async function renderVideo(record: GenerationRecord, spec: VideoSpec, ctx: Rende
     if (!spec.loop) await writeFile(closing, await renderPromptPicture({ ...size, seed: record.seed + 1 }, 'png'));
     frames = { kind: 'between', start: opening, end: spec.loop ? opening : closing };
   }
-  await renderClip({ frames, width, height, durationSeconds: spec.durationSeconds, out: path.join(ctx.dir, 'video.mp4') }, ctx.signal);
+  await renderClip(
+    { frames, width, height, durationSeconds: spec.durationSeconds, out: path.join(ctx.dir, 'video.mp4') },
+    ctx.signal
+  );
   const poster = frames.kind === 'to-end' ? frames.end : frames.start;
   await sharp(poster).jpeg({ quality: 85 }).toFile(path.join(ctx.dir, 'thumbnail.jpg'));
   return { video: 'video.mp4', image: 'thumbnail.jpg' };

@@ -102,16 +102,18 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pa
     const value = env[name]?.trim();
     return value ? value : undefined;
   };
-  const num = (name: string, min: number) => {
+  const num = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
     const text = read(name);
     if (text === undefined) return undefined;
     const value = Number(text);
-    if (!Number.isFinite(value) || value < min) throw new Error(`${name} must be a number >= ${min}, got '${text}'`);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new Error(`${name} must be a whole number from ${min} to ${max}, got '${text}'`);
+    }
     return value;
   };
   const options: Partial<EmulatorOptions> = {
     host: read(EMULATOR_ENV.host),
-    port: num(EMULATOR_ENV.port, 0),
+    port: num(EMULATOR_ENV.port, 0, 65535),
     publicOrigin: read(EMULATOR_ENV.publicOrigin)?.replace(/\/+$/, ''),
     latencyMs: num(EMULATOR_ENV.latencyMs, 0),
     imageLatencyMs: num(EMULATOR_ENV.imageLatencyMs, 0),

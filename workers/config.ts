@@ -29,6 +29,10 @@ export const ENV = {
   REELFLOW_PUBLIC_URL: ['', 'URL at which Luma can fetch our assets; default http://<host>:<port>'],
   REELFLOW_TASK_QUEUE_PREFIX: ['reelflow', 'Prefix of task queue names and of the gate workflow id'],
   REELFLOW_WORKER_ROLES: ['workflows,luma,media', 'Which task queues this worker process serves'],
+  REELFLOW_WORKFLOW_BUNDLE: [
+    '',
+    'Prebuilt workflow bundle (bundleWorkflowCode output); default: bundle workflows/ at start',
+  ],
   REELFLOW_MEDIA_CONCURRENCY: ['', 'ffmpeg/sharp activities at once per worker (default: CPU count)'],
   REELFLOW_LUMA_CONCURRENCY: ['50', 'Luma activities (mostly polling) at once per worker'],
   REELFLOW_SHUTDOWN_GRACE_MS: ['30000', 'How long running activities get to finish on shutdown'],
@@ -68,6 +72,7 @@ const envSchema = z.object({
     .string()
     .transform((v) => v.split(',').map((r) => r.trim()))
     .pipe(z.array(z.enum(['workflows', 'luma', 'media'])).min(1)),
+  REELFLOW_WORKFLOW_BUNDLE: z.string().optional(),
   REELFLOW_MEDIA_CONCURRENCY: intSetting(1).optional(),
   REELFLOW_LUMA_CONCURRENCY: intSetting(1),
   REELFLOW_SHUTDOWN_GRACE_MS: intSetting(0),
@@ -105,6 +110,7 @@ export interface ReelflowConfig {
   queues: TaskQueues;
   worker: {
     roles: Array<'workflows' | 'luma' | 'media'>;
+    workflowBundle?: string;
     mediaConcurrency: number;
     lumaConcurrency: number;
     shutdownGraceMs: number;
@@ -171,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
     queues: taskQueues(e.REELFLOW_TASK_QUEUE_PREFIX),
     worker: {
       roles: e.REELFLOW_WORKER_ROLES,
+      workflowBundle: e.REELFLOW_WORKFLOW_BUNDLE ? path.resolve(e.REELFLOW_WORKFLOW_BUNDLE) : undefined,
       mediaConcurrency: e.REELFLOW_MEDIA_CONCURRENCY ?? os.cpus().length,
       lumaConcurrency: e.REELFLOW_LUMA_CONCURRENCY,
       shutdownGraceMs: e.REELFLOW_SHUTDOWN_GRACE_MS,

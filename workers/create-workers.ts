@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import LumaAI from 'lumaai';
-import { createActivities, createLocalAssetStore } from '../activities';
+import { createActivitiesByQueue, createLocalAssetStore } from '../activities';
 import { type ReelflowConfig, requireLumaKey } from './config';
 
 /** Where the worker takes its workflow code from: a prebuilt bundle (tests, production images) or the sources. */
@@ -17,10 +17,10 @@ function providerHosts(config: ReelflowConfig): string[] {
   return [url.host];
 }
 
-/** Builds the activity dependencies from config; one Temporal client is shared with the gate activity. */
+/** Builds the activities of each task queue from config; one Temporal client is shared with the gate activity. */
 export function buildActivities(config: ReelflowConfig, temporal: Client) {
   const luma = new LumaAI({ authToken: requireLumaKey(config), baseURL: config.luma.baseUrl, maxRetries: 2 });
-  return createActivities({
+  return createActivitiesByQueue({
     luma,
     callbackBaseUrl: config.http.publicUrl,
     pollIntervalMs: config.luma.pollIntervalMs,
@@ -32,6 +32,7 @@ export function buildActivities(config: ReelflowConfig, temporal: Client) {
     maxDownloadBytes: config.downloads.maxBytes,
     temporal,
     maxInFlight: config.luma.maxInFlight,
+    webhooks: { urls: config.api.webhookUrls, secret: config.api.webhookSecret },
   });
 }
 
@@ -53,34 +54,32 @@ export async function createWorkers(options: {
   const workers: Promise<Worker>[] = [];
   if (config.worker.roles.includes('workflows')) {
     workers.push(
-      Worker.create({ ...common, taskQueue: config.queues.workflows, ...(options.workflows ?? workflowSources) })
+      Worker.create({
+        ...common,
+        taskQueue: config.queues.workflows,
+        ...(options.workflows ??
+          (config.worker.workflowBundle
+            ? { workflowBundle: { codePath: config.worker.workflowBundle } }
+            : workflowSources)),
+      })
     );
   }
   if (config.worker.roles.includes('luma')) {
-    const { submitImageGeneration, submitVideoGeneration, awaitGeneration, deleteGeneration, requestGateSlot } =
-      activities;
     workers.push(
       Worker.create({
         ...common,
         taskQueue: config.queues.luma,
-        activities: {
-          submitImageGeneration,
-          submitVideoGeneration,
-          awaitGeneration,
-          deleteGeneration,
-          requestGateSlot,
-        },
+        activities: activities.luma,
         maxConcurrentActivityTaskExecutions: config.worker.lumaConcurrency,
       })
     );
   }
   if (config.worker.roles.includes('media')) {
-    const { ingestKeyframe, ingestClip, cutLastFrame, renderStory } = activities;
     workers.push(
       Worker.create({
         ...common,
         taskQueue: config.queues.media,
-        activities: { ingestKeyframe, ingestClip, cutLastFrame, renderStory },
+        activities: activities.media,
         maxConcurrentActivityTaskExecutions: config.worker.mediaConcurrency,
       })
     );

@@ -12,6 +12,11 @@ export function lumaActivityOptions(queues: TaskQueues): ActivityOptions {
   };
 }
 
+/** Waiting on a generation: long, heartbeating on every poll, so a crashed worker's poll moves elsewhere soon. */
+export function lumaPollOptions(queues: TaskQueues): ActivityOptions {
+  return { ...lumaActivityOptions(queues), startToCloseTimeout: '2h', heartbeatTimeout: '20s' };
+}
+
 /** ffmpeg and sharp work: CPU bound, heartbeats while stitching. */
 export function mediaActivityOptions(queues: TaskQueues): ActivityOptions {
   return {
@@ -19,5 +24,15 @@ export function mediaActivityOptions(queues: TaskQueues): ActivityOptions {
     startToCloseTimeout: '30m',
     heartbeatTimeout: '2m',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+  };
+}
+
+/** Webhook deliveries: retried for a day, since a receiver may be down for a while. */
+export function webhookActivityOptions(queues: TaskQueues): ActivityOptions {
+  return {
+    taskQueue: queues.luma,
+    startToCloseTimeout: '1m',
+    scheduleToCloseTimeout: '24h',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '10m' },
   };
 }

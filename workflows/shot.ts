@@ -17,7 +17,7 @@ import type { AssetRef, ClipAttempt, ShotProgress } from '../common/messages';
 import type { AspectRatio, Resolution, VideoModel } from '../common/story';
 import type { TaskQueues } from '../common/task-queues';
 import { releaseSlot, shotUpdated, slotGranted } from './messages';
-import { lumaActivityOptions, mediaActivityOptions } from './activity-options';
+import { lumaActivityOptions, lumaPollOptions, mediaActivityOptions } from './activity-options';
 
 /** Input of one take of one shot. */
 export interface ShotWorkflowInput {
@@ -53,12 +53,7 @@ export interface ShotWorkflowResult {
 /** Generates one shot's clip: waits for a Luma slot, submits once per attempt, polls, downloads and checks the clip. */
 export async function shotWorkflow(input: ShotWorkflowInput): Promise<ShotWorkflowResult> {
   const luma = proxyActivities<LumaActivities>(lumaActivityOptions(input.queues));
-  const lumaWait = proxyActivities<LumaActivities>({
-    ...lumaActivityOptions(input.queues),
-    startToCloseTimeout: '2h',
-    // A crashed worker's poll is picked up again within a minute; the generation id is already in history.
-    heartbeatTimeout: '60s',
-  });
+  const lumaWait = proxyActivities<LumaActivities>(lumaPollOptions(input.queues));
   const media = proxyActivities<MediaActivities>(mediaActivityOptions(input.queues));
   const me = workflowInfo().workflowId;
   const parentId = workflowInfo().parent?.workflowId;

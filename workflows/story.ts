@@ -11,7 +11,8 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { LumaActivities, MediaActivities } from '../activities';
+import type { LumaActivities, MediaActivities, WebhookActivities } from '../activities';
+import type { WebhookEvent } from '../activities/webhooks';
 import { generationKey, SEARCH_ATTRIBUTES, shotWorkflowId } from '../common/constants';
 import { FailureType, isRefusal } from '../common/failures';
 import { durationMs } from '../common/duration';
@@ -36,7 +37,7 @@ import {
 import { estimateStory, imageCredits, roundMoney, videoCredits } from '../common/pricing';
 import { composeShotPrompt, keyframePrompt, parseWith, ValidationError } from '../common/story';
 import { gateWorkflowId } from '../common/task-queues';
-import { lumaActivityOptions, mediaActivityOptions } from './activity-options';
+import { lumaActivityOptions, lumaPollOptions, mediaActivityOptions, webhookActivityOptions } from './activity-options';
 import { mapWithLimit } from './concurrency';
 import {
   progress,
@@ -63,12 +64,9 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
   const { width, height } = frameSize(spec.aspectRatio, spec.resolution);
   const gateId = gateWorkflowId(queues.prefix);
   const luma = proxyActivities<LumaActivities>(lumaActivityOptions(queues));
-  const lumaWait = proxyActivities<LumaActivities>({
-    ...lumaActivityOptions(queues),
-    startToCloseTimeout: '2h',
-    heartbeatTimeout: '60s',
-  });
+  const lumaWait = proxyActivities<LumaActivities>(lumaPollOptions(queues));
   const media = proxyActivities<MediaActivities>(mediaActivityOptions(queues));
+  const hooks = proxyActivities<WebhookActivities>(webhookActivityOptions(queues));
 
   const reviewTimeoutMs = durationMs(spec.review.timeout);
   const now = () => new Date().toISOString();
@@ -127,6 +125,19 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
     state.stageStartedAt[stage] = now();
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: stage }]);
     log.info('story stage', { storyId, stage });
+  }
+
+  // ---- webhooks: delivered one after another so receivers see events in order ----------------------------------
+  let eventCount = 0;
+  let deliveries: Promise<void> = Promise.resolve();
+  function notify(type: WebhookEvent['type'], extra: Partial<WebhookEvent> = {}): void {
+    const event: WebhookEvent = { id: `${storyId}:${++eventCount}`, type, storyId, at: now(), ...extra };
+    deliveries = deliveries.then(() =>
+      CancellationScope.nonCancellable(() => hooks.notifyWebhooks(event)).then(
+        () => undefined,
+        (err) => log.warn('webhook not delivered', { storyId, type, error: String(err) })
+      )
+    );
   }
 
   // ---- keyframes ----------------------------------------------------------------------------------------------
@@ -277,6 +288,7 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
   async function awaitKeyframeApproval(): Promise<void> {
     while (!approved) {
       setStage('awaiting-keyframe-review');
+      notify('story.needs-review', { review: { what: 'keyframes' } });
       const answered = await condition(() => approved || regenerateQueue.length > 0, reviewTimeoutMs);
       if (!answered) {
         if (spec.review.onTimeout === 'approve') {
@@ -429,6 +441,7 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
         return clip;
       }
       shot.state = 'awaiting-review';
+      notify('story.needs-review', { review: { what: 'shot', shot: i + 1 } });
       const answered = await condition(() => shotDecisions.has(i), reviewTimeoutMs);
       const decision: ShotReview = answered
         ? shotDecisions.get(i)!
@@ -506,6 +519,8 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
       })),
     });
     setStage('completed');
+    notify('story.completed', { video: state.output.video.url });
+    await deliveries;
     return resultFromProgress(state);
   } catch (err) {
     if (isCancellation(err)) {
@@ -513,12 +528,16 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
         await Promise.all([...inFlight].map((generationId) => luma.deleteGeneration({ generationId })));
         for (const s of state.shots) if (s.state !== 'done') s.state = 'cancelled';
         setStage('cancelled');
+        notify('story.cancelled');
+        await deliveries;
       });
       throw err;
     }
     state.error = describeFailure(err);
     setStage('failed');
     log.warn('story failed', { storyId, error: state.error });
+    notify('story.failed', { error: state.error });
+    await CancellationScope.nonCancellable(() => deliveries);
     throw ApplicationFailure.create({
       type: failureType(err),
       message: state.error,

@@ -11,7 +11,10 @@ export interface PictureSpec {
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return text.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!
+  );
 }
 
 function hsl(h: number, s: number, l: number): string {
@@ -44,7 +47,9 @@ export function promptSvg(spec: PictureSpec): string {
     const opacity = (0.55 + random() * 0.4).toFixed(2);
     const kind = Math.floor(random() * 3);
     if (kind === 0) {
-      shapes.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${size.toFixed(1)}" fill="${fill}" opacity="${opacity}"/>`);
+      shapes.push(
+        `<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${size.toFixed(1)}" fill="${fill}" opacity="${opacity}"/>`
+      );
     } else if (kind === 1) {
       const rotate = Math.round(random() * 90);
       shapes.push(
@@ -78,6 +83,8 @@ export function promptSvg(spec: PictureSpec): string {
 
 /** Renders the picture of a prompt at an exact pixel size, as PNG or JPEG. */
 export async function renderPromptPicture(spec: PictureSpec, format: 'png' | 'jpg'): Promise<Buffer> {
-  const image = sharp(Buffer.from(promptSvg(spec))).resize(spec.width, spec.height, { fit: 'fill' }).removeAlpha();
+  const image = sharp(Buffer.from(promptSvg(spec)))
+    .resize(spec.width, spec.height, { fit: 'fill' })
+    .removeAlpha();
   return format === 'png' ? image.png().toBuffer() : image.jpeg({ quality: 90 }).toBuffer();
 }

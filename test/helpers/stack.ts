@@ -1,7 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -12,6 +13,8 @@ import { startEmulator } from '../../emulator';
 import type { EmulatorOptions } from '../../emulator/settings';
 import { loadConfig, type ReelflowConfig } from '../../workers/config';
 import { createWorkers } from '../../workers/create-workers';
+import { ensureSearchAttributes } from '../../workers/search-attributes';
+import type { StoryProgress } from '../../common/messages';
 
 let runtimeInstalled = false;
 
@@ -19,7 +22,11 @@ let runtimeInstalled = false;
 export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Something (e.g. a TestWorkflowEnvironment) already created the runtime; its logger stays.
+  }
 }
 
 /** A whole reelflow deployment for one test file: emulator, HTTP server, workers, client. */
@@ -44,10 +51,12 @@ export async function startTestStack(
     env?: Record<string, string>;
     emulator?: Partial<EmulatorOptions>;
     startWorkers?: boolean;
+    /** Another Temporal server, e.g. a time-skipping TestWorkflowEnvironment's (default: the shared dev server). */
+    temporal?: { client: Client; nativeConnection: NativeConnection; address: string };
   } = {}
 ): Promise<TestStack> {
   quietRuntime();
-  const address = process.env.TEST_TEMPORAL_ADDRESS;
+  const address = options.temporal?.address ?? process.env.TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: integration tests need the jest global setup');
   const lumaKey = `test-key-${randomUUID().slice(0, 8)}`;
   const emulator = await startEmulator({ port: 0, keys: [lumaKey], latencyMs: 200, ...options.emulator });
@@ -66,13 +75,14 @@ export async function startTestStack(
     ...options.env,
   };
   const config = loadConfig(env);
-  const connection = await Connection.connect({ address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const connection = options.temporal ? undefined : await Connection.connect({ address });
+  const temporal = options.temporal?.client ?? new Client({ connection, namespace: config.temporal.namespace });
+  if (options.temporal) await ensureSearchAttributes(temporal, config.temporal.namespace);
   const client = ReelflowClient.fromClient(temporal, config);
   const server = await createServer({ config, client });
   await server.listen({ host: config.http.host, port });
 
-  let workerConnection: NativeConnection | undefined;
+  let workerConnection: NativeConnection | undefined = options.temporal?.nativeConnection;
   let workers: Worker[] = [];
   let running: Promise<unknown> | undefined;
   const stack: TestStack = {
@@ -99,16 +109,36 @@ export async function startTestStack(
       workers = [];
     },
     async close() {
+      if (!options.temporal) {
+        await recordHistories(temporal, config.queues.workflows).catch((err) =>
+          console.warn('histories not recorded', err)
+        );
+      }
       await stack.stopWorkers();
       await server.close();
       await emulator.close();
-      await workerConnection?.close();
-      await connection.close();
+      if (!options.temporal) await workerConnection?.close();
+      await connection?.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
   if (options.startWorkers !== false) await stack.startWorkers();
   return stack;
+}
+
+/**
+ * Saves the history of every closed workflow that ran on `taskQueue` to test-artifacts/histories/, in the form
+ * `Worker.runReplayHistories` reads. Copy chosen ones into test/replay/histories/ to keep them as replay tests.
+ */
+async function recordHistories(temporal: Client, taskQueue: string): Promise<void> {
+  const dir = path.resolve(__dirname, '../../test-artifacts/histories');
+  mkdirSync(dir, { recursive: true });
+  for await (const wf of temporal.workflow.list({
+    query: `TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running'`,
+  })) {
+    const history = await temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    writeFileSync(path.join(dir, `${wf.type}-${wf.workflowId}.json`), historyToJSON(history));
+  }
 }
 
 /** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs`. */
@@ -119,9 +149,44 @@ export async function eventually<T>(
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    const value = await probe().catch((err) => {
+      if (err instanceof StoryEndedError) throw err;
+      return undefined;
+    });
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Waits until the story reaches `stage` (or a shot is waiting for review, with `'shot-review'`); fails fast if it ends first. */
+export async function waitForStage(
+  stack: Pick<TestStack, 'client'>,
+  storyId: string,
+  stage: StoryProgress['stage'] | 'shot-review' | ((p: StoryProgress) => boolean),
+  timeoutMs = 90_000
+): Promise<StoryProgress> {
+  const matches =
+    typeof stage === 'function'
+      ? stage
+      : stage === 'shot-review'
+        ? (p: StoryProgress) => p.shots.some((s) => s.state === 'awaiting-review')
+        : (p: StoryProgress) => p.stage === stage;
+  return eventually(
+    async () => {
+      const p = await stack.client.progress(storyId);
+      if (matches(p)) return p;
+      if (['completed', 'failed', 'cancelled'].includes(p.stage)) {
+        throw new StoryEndedError(
+          `story ${storyId} ended as ${p.stage} (${p.error ?? 'no error'}) before the awaited stage`
+        );
+      }
+      return undefined;
+    },
+    timeoutMs,
+    `story ${storyId} to reach ${typeof stage === 'function' ? 'the awaited state' : stage}`
+  );
+}
+
+/** The story ended before what a test waited for. */
+export class StoryEndedError extends Error {}

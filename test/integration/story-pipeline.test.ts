@@ -6,7 +6,7 @@ import { imageDiff } from '../../activities/images';
 import { getStats } from '../../emulator/admin';
 import type { StoryInputForTests } from '../helpers/stories';
 import { smallStory } from '../helpers/stories';
-import { eventually, startTestStack, type TestStack } from '../helpers/stack';
+import { startTestStack, waitForStage, type TestStack } from '../helpers/stack';
 
 let stack: TestStack;
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'reelflow-frames-'));
@@ -24,12 +24,7 @@ async function runApproved(
   picks: Array<{ boundary: number; variation: number }>
 ) {
   await stack.client.start(story, { storyId });
-  await eventually(
-    async () => ((await stack.client.progress(storyId)).stage === 'awaiting-keyframe-review' ? true : undefined),
-    60_000,
-    'keyframe review'
-  );
-  const before = await stack.client.progress(storyId);
+  const before = await waitForStage(stack, storyId, 'awaiting-keyframe-review');
   expect(before.shots.every((s) => s.attempts.length === 0)).toBe(true);
   await stack.client.reviewKeyframes(storyId, { picks, approve: true });
   return stack.client.result(storyId);

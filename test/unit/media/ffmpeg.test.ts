@@ -57,7 +57,7 @@ describe('probeMedia', () => {
   });
 
   test('reports the audio stream of a clip that has one', async () => {
-    const withAudio = await makeClip(out('with-audio.mp4'), { seconds: 1, audio: true });
+    const withAudio = await makeClip(out('with-audio.mp4'), { seconds: 1, audioSeconds: 1 });
     const info = await probeMedia(withAudio);
     expect(info.audioCodec).toBe('aac');
     expect(info.audioDurationSeconds).toBeCloseTo(1, 1);
@@ -73,7 +73,7 @@ describe('probeMedia', () => {
 
   test('refuses an MP4 that holds only audio as not a video', async () => {
     const audioOnly = out('audio-only.mp4');
-    const withAudio = await makeClip(out('for-audio-only.mp4'), { seconds: 1, audio: true });
+    const withAudio = await makeClip(out('for-audio-only.mp4'), { seconds: 1, audioSeconds: 1 });
     await ffmpegCli(['-v', 'error', '-i', withAudio, '-vn', '-c', 'copy', audioOnly]);
     await expectNonRetryable(probeMedia(audioOnly), FailureType.MediaCheckFailed, /audio-only\.mp4: not a video/);
   });
@@ -173,6 +173,14 @@ describe('stitchClips', () => {
     const atoms = await topLevelAtoms(out('copy.mp4'));
     expect(atoms.indexOf('moov')).toBeLessThan(atoms.indexOf('mdat'));
     expect(await leftoverTempFiles(dir)).toEqual([]);
+  });
+
+  test('stream-copies clips whose own audio outlasts their video without holes in the video timeline', async () => {
+    const talky = await makeClip(out('talky.mp4'), { seconds: 2, audioSeconds: 2.3 });
+    const result = await stitchClips({ clips: [talky, talky], outPath: out('talky-joined.mp4'), crossfadeSeconds: 0 });
+    expect(result.method).toBe('stream-copy');
+    expect(result.durationSeconds).toBeCloseTo(4, 2);
+    expect(await countFrames(out('talky-joined.mp4'))).toBe(96);
   });
 
   test('lays a shorter audio track under the whole copy-joined video: looped, at the asked volume, faded out', async () => {

@@ -23,17 +23,17 @@ export async function ffmpegCli(args: string[]): Promise<string> {
   return stderr;
 }
 
-/** Writes an H.264 yuv420p MP4 from a lavfi source (testsrc2 changes on every frame). */
+/** Writes an H.264 yuv420p MP4 from a lavfi source (testsrc2 changes on every frame), with an AAC track if asked. */
 export async function makeClip(
   file: string,
-  opts: { seconds: number; size?: string; fps?: number; source?: string; audio?: boolean }
+  opts: { seconds: number; size?: string; fps?: number; source?: string; audioSeconds?: number }
 ): Promise<string> {
-  const { seconds, size = '320x180', fps = 24, source = 'testsrc2' } = opts;
-  const audio = opts.audio ? ['-f', 'lavfi', '-i', `sine=f=220:d=${seconds}`, '-c:a', 'aac'] : [];
+  const { seconds, size = '320x180', fps = 24, source = 'testsrc2', audioSeconds } = opts;
+  const audio = audioSeconds ? ['-f', 'lavfi', '-i', `sine=f=220:d=${audioSeconds}`, '-c:a', 'aac'] : [];
   await ffmpegCli([
     ...['-v', 'error', '-f', 'lavfi', '-i', `${source}=s=${size}:r=${fps}:d=${seconds}`],
     ...audio,
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-shortest', file],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file],
   ]);
   return file;
 }

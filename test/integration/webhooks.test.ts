@@ -1,0 +1,57 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifyWebhookSignature, type WebhookEvent } from '../../activities/webhooks';
+import { smallStory } from '../helpers/stories';
+import { eventually, startTestStack, waitForStage, type TestStack } from '../helpers/stack';
+
+const SECRET = 'webhook-test-secret';
+const received: Array<{ event: WebhookEvent; signatureValid: boolean }> = [];
+let failuresLeft = 2;
+let attempts = 0;
+const receiver = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  req.on('end', () => {
+    attempts++;
+    // The receiver is down for its first two deliveries.
+    if (failuresLeft > 0) {
+      failuresLeft--;
+      res.writeHead(503).end();
+      return;
+    }
+    received.push({
+      event: JSON.parse(body) as WebhookEvent,
+      signatureValid: verifyWebhookSignature(SECRET, body, req.headers['x-reelflow-signature'] as string),
+    });
+    res.writeHead(204).end();
+  });
+});
+
+let stack: TestStack;
+beforeAll(async () => {
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const { port } = receiver.address() as AddressInfo;
+  stack = await startTestStack({
+    env: { REELFLOW_WEBHOOK_URLS: `http://127.0.0.1:${port}/hooks`, REELFLOW_WEBHOOK_SECRET: SECRET },
+  });
+});
+afterAll(async () => {
+  await stack?.close();
+  await new Promise((resolve) => receiver.close(resolve));
+});
+
+test('story events arrive in order, signed, and a receiver that fails twice still gets them', async () => {
+  await stack.client.start(smallStory({ shots: 1 }), { storyId: 'webhooks-1' });
+  await waitForStage(stack, 'webhooks-1', 'awaiting-keyframe-review');
+  await eventually(async () => (received.length >= 1 ? true : undefined), 60_000, 'the review event');
+  await stack.client.reviewKeyframes('webhooks-1', { approve: true });
+  expect((await stack.client.result('webhooks-1')).status).toBe('completed');
+  await eventually(async () => (received.length >= 2 ? true : undefined), 60_000, 'the completed event');
+
+  expect(received.map((r) => r.event.type)).toEqual(['story.needs-review', 'story.completed']);
+  expect(received.every((r) => r.signatureValid)).toBe(true);
+  expect(received[0].event).toMatchObject({ storyId: 'webhooks-1', review: { what: 'keyframes' } });
+  expect(received[1].event.video).toMatch(/\/assets\/webhooks-1\/output\/story\.mp4$/);
+  expect(new Set(received.map((r) => r.event.id)).size).toBe(2);
+  expect(attempts).toBe(4);
+});
