@@ -22,5 +22,7 @@ module.exports = {
     },
   ],
   testTimeout: 180_000,
+  // Temporal's native runtime keeps the event loop alive after every worker and connection is closed.
+  forceExit: true,
   reporters: ['default', '<rootDir>/test/helpers/totals-reporter.js'],
 };

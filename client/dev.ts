@@ -1,5 +1,6 @@
 import { TemporalCliMissingError } from './dev/temporal-server';
 import { startLocalStack } from './dev/local-stack';
+import { printReviewLinks } from './dev/review-links';
 
 /** `npm run dev`: the whole local stack in the foreground until Ctrl-C or SIGTERM. */
 async function main(): Promise<void> {
@@ -9,11 +10,13 @@ async function main(): Promise<void> {
   if (stack.urls.emulator) console.log(`Luma:        ${stack.urls.emulator} (emulator)`);
   console.log(`data:        ${stack.config.dataDir}`);
   console.log('ready');
+  const stopLinks = printReviewLinks({ client: stack.client, auth: stack.auth, baseUrl: stack.config.http.publicUrl });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping…`);
+    stopLinks();
     stack.stop().then(
       () => process.exit(0),
       (err) => {

@@ -7,6 +7,7 @@ import { loadConfig, type ReelflowConfig } from '../../workers/config';
 import { connectClient, connectWorkerConnection, createWorkers } from '../../workers/create-workers';
 import { ensureSearchAttributes } from '../../workers/search-attributes';
 import { ReelflowClient } from '../reelflow-client';
+import { ApiAuth } from '../api/auth';
 import { createServer } from '../server';
 import { startTemporalDevServer } from './temporal-server';
 
@@ -19,6 +20,8 @@ export interface LocalStack {
   client: ReelflowClient;
   urls: { temporalUi?: string; api: string; emulator?: string };
   server: FastifyInstance;
+  /** Signs review links for the server's review page. */
+  auth: ApiAuth;
   stop(): Promise<void>;
 }
 
@@ -81,10 +84,11 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
       await running;
     });
 
-    const server = await createServer({ config, client });
+    const auth = new ApiAuth(config.api);
+    const server = await createServer({ config, client, auth });
     await server.listen({ host: config.http.host, port: config.http.port });
     stops.push(() => server.close());
-    return { config, client, urls, server, stop: stopAll };
+    return { config, client, urls, server, auth, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
