@@ -40,7 +40,8 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     const urls: LocalStack['urls'] = { api: base.http.publicUrl };
     // The SDK would otherwise shut workers down on its own SIGINT handler, racing our orderly stop.
     Runtime.install({
-      logger: new DefaultLogger(base.logLevel === 'INFO' ? 'WARN' : base.logLevel),
+      // At the default level the SDK's start-up warnings (e.g. a queue with no workflows) are only noise here.
+      logger: new DefaultLogger(base.logLevel === 'INFO' ? 'ERROR' : base.logLevel),
       shutdownSignals: [],
     });
 

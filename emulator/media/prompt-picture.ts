@@ -66,7 +66,8 @@ export function promptSvg(spec: PictureSpec): string {
       shapes.push(`<polygon points="${points}" fill="${fill}" opacity="${opacity}"/>`);
     }
   }
-  const caption = escapeXml(spec.prompt.length > 60 ? `${spec.prompt.slice(0, 57)}...` : spec.prompt);
+  // The end of a prompt says what the picture is (its start is the shared style), so the caption keeps the end.
+  const caption = escapeXml(spec.prompt.length > 60 ? `...${spec.prompt.slice(-57)}` : spec.prompt);
   const fontSize = Math.max(12, Math.round(h / 22));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">`,
