@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import ffmpeg, { type FfmpegCommand, type FfprobeData } from 'fluent-ffmpeg';
+import { tempSibling, writeAtomically } from './atomic-write';
 import { FailureType, nonRetryable } from './errors';
 
 // fluent-ffmpeg is archived upstream: this is the only module allowed to import it, so it can be swapped out.
@@ -436,27 +436,6 @@ function runFfmpeg(
     });
     cmd.run();
   });
-}
-
-/** Runs `write` on a temporary sibling and renames it over `outPath`, so no reader ever sees half a file. */
-async function writeAtomically(outPath: string, write: (tmpPath: string) => Promise<void>): Promise<void> {
-  const abs = path.resolve(outPath);
-  await fs.mkdir(path.dirname(abs), { recursive: true });
-  const tmp = tempSibling(abs, '.part');
-  try {
-    await write(tmp);
-    await fs.stat(tmp).catch(() => {
-      throw new Error(`ffmpeg wrote nothing for ${abs}`);
-    });
-    await fs.rename(tmp, abs);
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
-}
-
-function tempSibling(outPath: string, suffix: string): string {
-  // No part of the caller's name: image2 would read a '%' in it as a pattern.
-  return path.join(path.dirname(path.resolve(outPath)), `.reelflow-${randomUUID()}${suffix}`);
 }
 
 /** Writes the concat demuxer's script next to the output; each file's length is the video's, not the container's. */

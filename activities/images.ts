@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp, { type Metadata, type OverlayOptions, type Sharp, type SharpOptions } from 'sharp';
+import { writeAtomically } from './atomic-write';
 import { FailureType, nonRetryable } from './errors';
 
 /** Largest image we decode: a 16000×16000 PNG of 747 KB would otherwise take about 900 MB of memory. */
@@ -246,17 +245,4 @@ function escapeMarkup(text: string): string {
 
 function isPositiveInt(n: number): boolean {
   return Number.isInteger(n) && n > 0;
-}
-
-/** Runs `write` on a temporary sibling and renames it over `outPath`, so no reader ever sees half a file. */
-async function writeAtomically(outPath: string, write: (tmpPath: string) => Promise<unknown>): Promise<void> {
-  const abs = path.resolve(outPath);
-  await fs.mkdir(path.dirname(abs), { recursive: true });
-  const tmp = path.join(path.dirname(abs), `.reelflow-${randomUUID()}.part`);
-  try {
-    await write(tmp);
-    await fs.rename(tmp, abs);
-  } finally {
-    await fs.rm(tmp, { force: true });
-  }
 }

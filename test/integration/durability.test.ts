@@ -101,6 +101,18 @@ describe('with in-process workers', () => {
     expect(result.shots[0].generationIds).toHaveLength(1);
   });
 
+  test('a 429 from Luma is retried after a delay and not counted as a failed attempt', async () => {
+    await stack.client.start(smallStory({ shots: 1 }), { storyId: 'rate-limited' });
+    await waitForStage(stack, 'rate-limited', 'awaiting-keyframe-review');
+    const before = (await getStats(stack.emulator.origin)).requests.byStatus['429'] ?? 0;
+    await setFaults(stack.emulator.origin, { rateLimitNext: 2 });
+    await stack.client.reviewKeyframes('rate-limited', { approve: true });
+    const result = await stack.client.result('rate-limited');
+    expect(result.status).toBe('completed');
+    expect(result.shots[0].attempts).toBe(1);
+    expect((await getStats(stack.emulator.origin)).requests.byStatus['429']).toBe(before + 2);
+  });
+
   test('failed generations are retried as new attempts and counted; their credits are refunded', async () => {
     await stack.client.start(smallStory({ shots: 2 }), { storyId: 'failed-generation' });
     await waitForStage(stack, 'failed-generation', 'awaiting-keyframe-review');

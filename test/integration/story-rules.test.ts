@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ReelflowError } from '../../client/reelflow-client';
-import { getStats } from '../../emulator/admin';
+import { getStats, setBalance } from '../../emulator/admin';
 import { smallStory } from '../helpers/stories';
 import { startTestStack, waitForStage, type TestStack } from '../helpers/stack';
 
@@ -155,4 +155,38 @@ test('cancelling mid-run deletes in-flight generations and keeps what was made',
   expect(known).not.toContain(inFlight.generationId);
   const progress = await stack.client.progress('cancel-me');
   expect(progress.stage).toBe('cancelled');
+});
+
+test('a supplied keyframe that is not an image fails the story with a clear reason, before any video is paid for', async () => {
+  const notAnImage = path.join(fixtures, 'notes.png');
+  writeFileSync(notAnImage, 'these are notes, not a picture');
+  const good = await keyframeFile(3);
+  const before = (await getStats(stack.emulator.origin)).keys[stack.lumaKey];
+  await stack.client.start(smallStory({ shots: 1, keyframes: [good, notAnImage], review: { keyframes: false } }), {
+    storyId: 'bad-keyframe',
+  });
+  const result = await stack.client.result('bad-keyframe');
+  expect(result.status).toBe('failed');
+  expect(result.error).toMatch(/notes\.png/);
+  const after = (await getStats(stack.emulator.origin)).keys[stack.lumaKey];
+  expect(after.created).toBe(before.created);
+});
+
+test('a 400 from Luma is not retried and its reason reaches the result', async () => {
+  await stack.client.start(smallStory({ shots: 1 }), { storyId: 'luma-400' });
+  await waitForStage(stack, 'luma-400', 'awaiting-keyframe-review');
+  const before = (await getStats(stack.emulator.origin)).keys[stack.lumaKey];
+  await setBalance(stack.emulator.origin, stack.lumaKey, 0);
+  try {
+    await stack.client.reviewKeyframes('luma-400', { approve: true });
+    const result = await stack.client.result('luma-400');
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/Insufficient credits/);
+    const after = (await getStats(stack.emulator.origin)).keys[stack.lumaKey];
+    expect(after.created).toBe(before.created);
+    // One refused create: the activity did not retry it.
+    expect((await getStats(stack.emulator.origin)).requests.byStatus['400']).toBe(1);
+  } finally {
+    await setBalance(stack.emulator.origin, stack.lumaKey, 100_000);
+  }
 });
