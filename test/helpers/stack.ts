@@ -127,15 +127,14 @@ export async function startTestStack(
 }
 
 /**
- * Saves the history of every closed workflow that ran on `taskQueue` to test-artifacts/histories/, in the form
+ * Saves the history of every workflow that ran on `taskQueue` to test-artifacts/histories/, in the form
  * `Worker.runReplayHistories` reads. Copy chosen ones into test/replay/histories/ to keep them as replay tests.
  */
 async function recordHistories(temporal: Client, taskQueue: string): Promise<void> {
   const dir = path.resolve(__dirname, '../../test-artifacts/histories');
   mkdirSync(dir, { recursive: true });
-  for await (const wf of temporal.workflow.list({
-    query: `TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running'`,
-  })) {
+  // The gate never ends; its history so far replays as well as a closed one.
+  for await (const wf of temporal.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
     const history = await temporal.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     writeFileSync(path.join(dir, `${wf.type}-${wf.workflowId}.json`), historyToJSON(history));
   }

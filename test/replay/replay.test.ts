@@ -7,8 +7,9 @@ import { quietRuntime } from '../helpers/stack';
 const dir = path.join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-test('recorded histories exist for the story and shot workflows', () => {
-  for (const type of ['storyWorkflow', 'shotWorkflow']) expect(files.some((f) => f.startsWith(`${type}-`))).toBe(true);
+test('recorded histories exist for the story, shot and gate workflows', () => {
+  for (const type of ['storyWorkflow', 'shotWorkflow', 'lumaGateWorkflow'])
+    expect(files.some((f) => f.startsWith(`${type}-`))).toBe(true);
 });
 
 test('every recorded history replays against the current workflow code without non-determinism', async () => {
