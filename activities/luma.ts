@@ -12,8 +12,8 @@ export interface LumaDeps {
   pollIntervalMs: number;
   /** Time limit of one create request; shorter than the submit activity's timeout so no twin create outlives it. */
   createTimeoutMs: number;
-  /** How far back (ms) to look when reconciling a create whose response was lost. */
-  reconcileWindowMs: number;
+  /** Allowed difference between our clock and Luma's when matching `created_at` of a lost create. */
+  clockSkewMs: number;
 }
 
 /** A generation submitted (or found again after a lost response). */
@@ -52,19 +52,42 @@ export interface FinishedGeneration {
   assetUrl?: string;
 }
 
+/** The fields of a create request that identify it when Luma echoes it back. */
+interface CreateBody {
+  prompt: string;
+  model: string;
+  keyframes?: unknown;
+  callback_url: string;
+}
+
+/** Whether an echoed request is the one we sent. */
+export function isSameRequest(echo: Record<string, unknown> | undefined, sent: CreateBody): boolean {
+  if (!echo) return false;
+  // The callback URL carries this attempt's key, so where Luma echoes it, it alone identifies the request.
+  if (typeof echo.callback_url === 'string') return echo.callback_url === sent.callback_url;
+  return (
+    echo.prompt === sent.prompt &&
+    echo.model === sent.model &&
+    JSON.stringify(echo.keyframes ?? null) === JSON.stringify(sent.keyframes ?? null)
+  );
+}
+
 /** Builds the Luma activities. */
 export function createLumaActivities(deps: LumaDeps) {
   const callbackUrl = (key: string) =>
     `${deps.callbackBaseUrl.replace(/\/+$/, '')}/v1/luma/callback?key=${encodeURIComponent(key)}`;
 
-  /** Finds a generation an earlier attempt created (its response lost) by the callback URL Luma echoes back. */
-  async function findExisting(callback: string, since: number): Promise<Generation | undefined> {
+  /**
+   * Finds a generation an earlier attempt of this activity created (its response lost): one whose echoed request is
+   * this one, created after the activity was first scheduled.
+   */
+  async function findExisting(sent: CreateBody, since: number): Promise<Generation | undefined> {
     const pageSize = 100;
     for (let offset = 0; offset < 1000; offset += pageSize) {
       const page = await deps.luma.generations.list({ limit: pageSize, offset });
       for (const g of page.generations) {
-        const echoed = (g.request as { callback_url?: string } | undefined)?.callback_url;
-        if (echoed === callback) return g;
+        const recent = !g.created_at || Date.parse(g.created_at) >= since;
+        if (recent && isSameRequest(g.request as Record<string, unknown> | undefined, sent)) return g;
       }
       const oldest = page.generations.at(-1)?.created_at;
       if (!page.has_more || page.generations.length === 0 || (oldest && Date.parse(oldest) < since)) return undefined;
@@ -72,20 +95,22 @@ export function createLumaActivities(deps: LumaDeps) {
     return undefined;
   }
 
-  async function submit(key: string, create: (callback: string) => Promise<Generation>): Promise<SubmittedGeneration> {
+  async function submit<B extends CreateBody>(
+    body: B,
+    create: (body: B) => Promise<Generation>
+  ): Promise<SubmittedGeneration> {
     const ctx = Context.current();
-    const callback = callbackUrl(key);
+    const key = new URL(body.callback_url).searchParams.get('key');
     if (ctx.info.attempt > 1) {
       // An earlier attempt may have reached Luma before its response was lost: find it instead of paying twice.
-      const since = ctx.info.currentAttemptScheduledTimestampMs - deps.reconcileWindowMs;
-      const existing = await findExisting(callback, since);
+      const existing = await findExisting(body, ctx.info.scheduledTimestampMs - deps.clockSkewMs);
       if (existing?.id) {
         log.info('reusing generation created by an earlier attempt', { key, generationId: existing.id });
         return { generationId: existing.id, reused: true };
       }
     }
     try {
-      const generation = await create(callback);
+      const generation = await create(body);
       if (!generation.id) throw new Error('Luma answered a create without a generation id');
       log.info('generation submitted', { key, generationId: generation.id });
       return { generationId: generation.id, reused: false };
@@ -100,12 +125,13 @@ export function createLumaActivities(deps: LumaDeps) {
   return {
     /** Submits one keyframe image generation, exactly once per key. */
     async submitImageGeneration(input: ImageGenerationInput): Promise<SubmittedGeneration> {
-      return submit(input.key, (callback_url) =>
-        deps.luma.generations.image.create(
-          { prompt: input.prompt, model: input.model, aspect_ratio: input.aspectRatio, callback_url },
-          createOptions()
-        )
-      );
+      const body = {
+        prompt: input.prompt,
+        model: input.model,
+        aspect_ratio: input.aspectRatio,
+        callback_url: callbackUrl(input.key),
+      };
+      return submit(body, (b) => deps.luma.generations.image.create(b, createOptions()));
     },
 
     /** Submits one clip generation with START (and END) frame conditioning, exactly once per key. */
@@ -114,21 +140,17 @@ export function createLumaActivities(deps: LumaDeps) {
         frame0: { type: 'image', url: input.frame0Url },
       };
       if (input.frame1Url) keyframes.frame1 = { type: 'image', url: input.frame1Url };
-      return submit(input.key, (callback_url) =>
-        deps.luma.generations.video.create(
-          {
-            prompt: input.prompt,
-            // The SDK's type lists only the older models; the API accepts the newer ones.
-            model: input.model as 'ray-2',
-            aspect_ratio: input.aspectRatio,
-            resolution: input.resolution,
-            duration: `${input.durationSeconds}s`,
-            keyframes,
-            callback_url,
-          },
-          createOptions()
-        )
-      );
+      const body = {
+        prompt: input.prompt,
+        // The SDK's type lists only the older models; the API accepts the newer ones.
+        model: input.model as 'ray-2',
+        aspect_ratio: input.aspectRatio,
+        resolution: input.resolution,
+        duration: `${input.durationSeconds}s`,
+        keyframes,
+        callback_url: callbackUrl(input.key),
+      };
+      return submit(body, (b) => deps.luma.generations.video.create(b, createOptions()));
     },
 
     /** Polls a generation until it completes or fails, heartbeating so a crashed worker's attempt is retried soon. */

@@ -25,7 +25,7 @@ export function buildActivities(config: ReelflowConfig, temporal: Client) {
     callbackBaseUrl: config.http.publicUrl,
     pollIntervalMs: config.luma.pollIntervalMs,
     createTimeoutMs: config.luma.createTimeoutMs,
-    reconcileWindowMs: 60 * 60 * 1000,
+    clockSkewMs: 2 * 60 * 1000,
     assets: createLocalAssetStore({ root: config.assetsDir, publicBaseUrl: config.http.publicUrl }),
     providerHosts: providerHosts(config),
     allowPrivateInputs: config.downloads.allowPrivateInputs,
