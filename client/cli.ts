@@ -61,7 +61,8 @@ function printResult(result: StoryResult, json: boolean): void {
 export function buildProgram(): Command {
   const program = new Command('reelflow')
     .description('Turn a multi-shot story into a finished video, run as durable Temporal workflows.')
-    .showHelpAfterError();
+    // Errors stay one line; `reelflow <command> --help` shows the usage.
+    .showSuggestionAfterError(true);
 
   program
     .command('start')

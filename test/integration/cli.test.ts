@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { probeMedia } from '../../activities/ffmpeg';
+import { smallStory } from '../helpers/stories';
+import { startTestStack, waitForStage, type TestStack } from '../helpers/stack';
+
+const run = promisify(execFile);
+const bin = path.resolve(__dirname, '../../bin/reelflow.cjs');
+let stack: TestStack;
+
+/** Runs the `reelflow` bin as a user would, against the test stack's settings. */
+async function reelflow(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { env: { ...process.env, ...stack.env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+test('a whole run through the CLI: start, status, review, result', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'reelflow-cli-'));
+  const file = path.join(dir, 'story.yaml');
+  writeFileSync(file, YAML.stringify(smallStory({ shots: 2 })));
+
+  const started = await reelflow('start', file, '--id', 'cli-1');
+  expect(started.code).toBe(0);
+  expect(started.stdout).toMatch(/^started cli-1$/m);
+  expect(started.stdout).toMatch(/temporal: http:\/\/localhost:8233\/namespaces\/default\/workflows\/cli-1\//);
+
+  await waitForStage(stack, 'cli-1', 'awaiting-keyframe-review');
+  const status = await reelflow('status', 'cli-1', '--json');
+  expect(JSON.parse(status.stdout).stage).toBe('awaiting-keyframe-review');
+
+  const review = await reelflow('review', 'keyframes', 'cli-1', '--pick', '0=0,2=0', '--approve');
+  expect(review.code).toBe(0);
+
+  const result = await reelflow('result', 'cli-1', '--json', '--out', path.join(dir, 'result.json'));
+  expect(result.code).toBe(0);
+  const json = JSON.parse(result.stdout);
+  expect(json.status).toBe('completed');
+  expect(existsSync(json.video)).toBe(true);
+  expect((await probeMedia(json.video)).durationSeconds).toBeCloseTo(9.5, 1);
+  expect(json.shots.map((s: { attempts: number }) => s.attempts)).toEqual([1, 1]);
+  expect(existsSync(path.join(dir, 'result.json'))).toBe(true);
+});
+
+test('CLI errors are one clear line and a non-zero exit', async () => {
+  const unknown = await reelflow('status', 'no-such-story');
+  expect(unknown.code).toBe(3);
+  expect(unknown.stderr.trim()).toBe("reelflow: no story with id 'no-such-story'");
+
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'reelflow-cli-'));
+  const bad = path.join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ title: 'x', shots: [{ description: 'a shot', duration: 7 }] }));
+  const invalid = await reelflow('estimate', bad);
+  expect(invalid.code).toBe(1);
+  expect(invalid.stderr.trim().split('\n')).toHaveLength(1);
+  expect(invalid.stderr).toMatch(/shots\[0\]\.duration: must be 5 or 9/);
+
+  const pick = await reelflow('review', 'keyframes', 'cli-1', '--pick', 'zero=1');
+  expect(pick.code).toBe(1);
+  expect(pick.stderr.trim().split('\n')).toHaveLength(1);
+  expect(pick.stderr).toMatch(/'zero=1' is not boundary=variation/);
+});
