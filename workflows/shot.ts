@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -124,7 +125,13 @@ export async function shotWorkflow(input: ShotWorkflowInput): Promise<ShotWorkfl
           await report('done', attempt.clip);
           return { clip: attempt.clip, attempts };
         } catch (err) {
-          // A clip that does not match what was asked is a failed attempt, not a failed story.
+          // A clip that does not match what was asked is a failed attempt; any other trouble (a download that kept
+          // failing) must not buy another generation.
+          const mismatch =
+            err instanceof ActivityFailure &&
+            err.cause instanceof ApplicationFailure &&
+            err.cause.type === FailureType.MediaCheckFailed;
+          if (!mismatch) throw err;
           attempt.state = 'failed';
           attempt.failureReason = `clip check failed: ${messageOf(err)}`;
         }
