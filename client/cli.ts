@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { STAGES, type KeyframeReviewInput, type Stage, type StoryProgress, type StoryResult } from '../common/messages';
+import { STAGES, type KeyframeReviewInput, type Stage, type StoryResult } from '../common/messages';
 import { loadConfig } from '../workers/config';
 import { ReelflowClient, ReelflowError } from './reelflow-client';
 import { formatProgress, watchProgress } from './progress-view';
@@ -253,7 +253,5 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     process.exitCode = err instanceof ReelflowError && err.code === 'not-found' ? 3 : 1;
   }
 }
-
-export type { StoryProgress };
 
 if (require.main === module) void main();
