@@ -18,6 +18,7 @@ export interface LumaGateInput {
   waiting?: SlotRequest[];
 }
 
+// Date.now() here is the sandbox's deterministic clock (the workflow task's time), safe on replay.
 const DEFAULT_LEASE_MS = 2 * 60 * 60 * 1000;
 const MAX_HISTORY_EVENTS = 2000;
 
