@@ -9,8 +9,6 @@ export const RESOLUTIONS = ['540p', '720p', '1080p', '4k'] as const;
 export const VIDEO_MODELS = ['ray-2', 'ray-flash-2', 'ray-3', 'ray-3-14'] as const;
 /** Luma image models. */
 export const IMAGE_MODELS = ['photon-1', 'photon-flash-1'] as const;
-/** Shot durations Luma generates, in seconds. */
-export const SHOT_DURATIONS = [5, 9] as const;
 
 /** Luma's prompt length bounds. */
 export const PROMPT_MIN = 3;

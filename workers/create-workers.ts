@@ -8,7 +8,7 @@ import { type ReelflowConfig, requireLumaKey } from './config';
 export type WorkflowSource = { workflowBundle: { codePath: string } } | { workflowsPath: string };
 
 /** The default: bundle `workflows/` at start-up. */
-export const workflowSources: WorkflowSource = { workflowsPath: require.resolve('../workflows') };
+const workflowSources: WorkflowSource = { workflowsPath: require.resolve('../workflows') };
 
 /** Hosts of the Luma base URL: provider asset URLs of the emulator live there (loopback, so they need allowing). */
 function providerHosts(config: ReelflowConfig): string[] {
@@ -18,7 +18,7 @@ function providerHosts(config: ReelflowConfig): string[] {
 }
 
 /** Builds the activities of each task queue from config; one Temporal client is shared with the gate activity. */
-export function buildActivities(config: ReelflowConfig, temporal: Client) {
+function buildActivities(config: ReelflowConfig, temporal: Client) {
   const luma = new LumaAI({ authToken: requireLumaKey(config), baseURL: config.luma.baseUrl, maxRetries: 2 });
   return createActivitiesByQueue({
     luma,

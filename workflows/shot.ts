@@ -41,9 +41,10 @@ export interface ShotWorkflowInput {
   creditsPerAttempt: number;
   queues: TaskQueues;
   gateWorkflowId: string;
-  /** Base delay before a failed generation is tried again; doubles each time. */
-  retryDelayMs?: number;
 }
+
+/** Delay before a failed generation is tried again; doubles with each further failure, up to a minute. */
+const RETRY_BASE_DELAY_MS = 2000;
 
 /** What a take produced. */
 export interface ShotWorkflowResult {
@@ -148,7 +149,7 @@ export async function shotWorkflow(input: ShotWorkflowInput): Promise<ShotWorkfl
       }
       await report('generating');
       log.warn('clip attempt failed; trying again', { shot: input.shot, attempt: n, reason: attempt.failureReason });
-      await sleep(Math.min((input.retryDelayMs ?? 2000) * 2 ** (n - input.attemptsBefore - 1), 60_000));
+      await sleep(Math.min(RETRY_BASE_DELAY_MS * 2 ** (n - input.attemptsBefore - 1), 60_000));
     } catch (err) {
       if (isCancellation(err)) {
         attempt.state = 'cancelled';
