@@ -1,31 +1,85 @@
-import type { Client } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  acquirePermit,
+  releasePermit,
+  type AcquireResult,
+  type GateInput,
+  type GateLimits,
+  type PermitHolder,
+  type SlotRequest,
+} from '../common/gate';
 import type { TaskQueues } from '../common/task-queues';
-import { acquireSlot, type SlotRequest } from '../workflows/messages';
-import type { lumaGateWorkflow } from '../workflows/gate';
 
-/** What the gate activity needs. */
+/** What the gate activities need. */
 export interface GateDeps {
   temporal: Client;
-  /** Account-wide cap on Luma video generations in flight. */
-  maxInFlight: number;
+  /** Task queues of the deployment: the gate runs on `workflows` (started on first use), its check on `io`. */
+  queues: TaskQueues;
+  /** The provider account's limits per family, from this process's settings (newest wins at the gate). */
+  limits: GateLimits;
+  /** How often the gate checks that its holders still run: the bound on how long a dead holder keeps a slot. */
+  livenessCheckMs: number;
 }
 
-/** Builds the activity that asks the account-wide gate for a Luma slot. */
+/** Builds the activities through which workflows reach the provider gate. */
 export function createGateActivities(deps: GateDeps) {
   return {
-    /** Queues a slot request at the gate, starting the gate if it is not running; the grant comes back as a signal. */
-    async requestGateSlot(input: {
+    /**
+     * Asks the gate for a permit, starting the gate if it is not running. Idempotent per permitId: a re-sent request
+     * gets the same answer. A queued request is granted later by the `permitGranted` signal to the holder.
+     */
+    async acquireGenerationSlot(input: {
       gateWorkflowId: string;
-      queues: TaskQueues;
-      request: Omit<SlotRequest, 'capacity'>;
-    }) {
-      await deps.temporal.workflow.signalWithStart<typeof lumaGateWorkflow, [SlotRequest]>('lumaGateWorkflow', {
-        workflowId: input.gateWorkflowId,
-        taskQueue: input.queues.workflows,
-        args: [{ capacity: deps.maxInFlight }],
-        signal: acquireSlot,
-        signalArgs: [{ ...input.request, capacity: deps.maxInFlight }],
+      provider: string;
+      request: SlotRequest;
+    }): Promise<AcquireResult> {
+      // A request can never be granted more than the family's cap: ask for at most that.
+      const slots = Math.max(1, Math.min(input.request.slots, deps.limits[input.request.family].maxInFlight));
+      const gateInput: GateInput = {
+        provider: input.provider,
+        ioQueue: deps.queues.io,
+        limits: deps.limits,
+        livenessCheckMs: deps.livenessCheckMs,
+      };
+      return deps.temporal.workflow.executeUpdateWithStart(acquirePermit, {
+        args: [{ ...input.request, slots, limits: deps.limits, livenessCheckMs: deps.livenessCheckMs }],
+        startWorkflowOperation: new WithStartWorkflowOperation('generationGateWorkflow', {
+          workflowId: input.gateWorkflowId,
+          taskQueue: deps.queues.workflows,
+          args: [gateInput],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
       });
+    },
+
+    /** Gives a permit back and waits for the gate to confirm; a gate that is gone holds nothing to give back. */
+    async releaseGenerationSlot(input: { gateWorkflowId: string; permitId: string }): Promise<{ released: boolean }> {
+      try {
+        return await deps.temporal.workflow
+          .getHandle(input.gateWorkflowId)
+          .executeUpdate(releasePermit, { args: [{ permitId: input.permitId }] });
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { released: false };
+        throw err;
+      }
+    },
+
+    /** Which of these workflow runs have ended (or are unknown): their permits can be taken back. */
+    async findClosedRuns(input: { runs: PermitHolder[] }): Promise<PermitHolder[]> {
+      const ctx = Context.current();
+      const closed: PermitHolder[] = [];
+      for (const run of input.runs) {
+        ctx.heartbeat();
+        try {
+          const { status } = await deps.temporal.workflow.getHandle(run.workflowId, run.runId).describe();
+          if (status.name !== 'RUNNING') closed.push(run);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) closed.push(run);
+          else throw err;
+        }
+      }
+      return closed;
     },
   };
 }

@@ -6,29 +6,26 @@ import { createWebhookActivities, type WebhookDeps } from './webhooks';
 /** Everything the activities need; workers build it from config, tests pass real or fake parts. */
 export type ActivityDeps = LumaDeps & MediaDeps & GateDeps & { webhooks: WebhookDeps };
 
-/** Builds the activities of each task queue: I/O-bound calls (Luma, gate, webhooks) and CPU-bound media work. */
+/**
+ * Builds the activities of each task queue: short provider and Temporal calls (`io`), long waits on generations
+ * (`poll`, kept apart so they never take the slots creates and deletes need), and CPU-bound media work.
+ */
 export function createActivitiesByQueue(deps: ActivityDeps) {
+  const { pollGeneration, ...luma } = createLumaActivities(deps);
   return {
-    luma: { ...createLumaActivities(deps), ...createGateActivities(deps), ...createWebhookActivities(deps.webhooks) },
+    io: { ...luma, ...createGateActivities(deps), ...createWebhookActivities(deps.webhooks) },
+    poll: { pollGeneration },
     media: createMediaActivities(deps),
   };
 }
 
-/** Builds every reelflow activity from its dependencies (activities never read env themselves). */
-export function createActivities(deps: ActivityDeps) {
-  const byQueue = createActivitiesByQueue(deps);
-  return { ...byQueue.luma, ...byQueue.media };
-}
+type ByQueue = ReturnType<typeof createActivitiesByQueue>;
+/** Activities on the `io` queue, as workflows see them (import as a type only). */
+export type IoActivities = ByQueue['io'];
+/** Activities on the `poll` queue. */
+export type PollActivities = ByQueue['poll'];
+/** Activities on the `media` queue. */
+export type MediaActivities = ByQueue['media'];
 
-/** The activity functions, as workflows see them (import as a type only). */
-export type Activities = ReturnType<typeof createActivities>;
-/** Activities that call the Luma API or Temporal (I/O bound). */
-export type LumaActivities = ReturnType<typeof createLumaActivities> & ReturnType<typeof createGateActivities>;
-/** The webhook delivery activity. */
-export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
-/** Activities that run ffmpeg or sharp (CPU bound). */
-export type MediaActivities = ReturnType<typeof createMediaActivities>;
-
-export { createLumaActivities, createMediaActivities, createGateActivities };
 export type { AssetStore } from './assets';
 export { createLocalAssetStore } from './assets';

@@ -6,6 +6,7 @@ import type { AssetRef, StoryOutput } from '../common/messages';
 import type { AssetStore } from './assets';
 import { downloadToFile, resolveInputFile } from './fetch';
 import { extractFrame, extractLastFrame, probeMedia, stitchClips, verifyClip } from './ffmpeg';
+import { whileHeartbeating } from './heartbeat';
 import { makeContactSheet, makePoster, normalizeImage } from './images';
 
 /** What the media activities need. */
@@ -52,21 +53,23 @@ export function createMediaActivities(deps: MediaDeps) {
     }): Promise<AssetRef> {
       const ctx = Context.current();
       const target = await deps.assets.ref(input.storyId, input.name);
-      await withScratch(async (dir) => {
-        let local: string;
-        if ('providerUrl' in input.source) {
-          local = path.join(dir, 'download');
-          await providerDownload(input.source.providerUrl, local, ctx.cancellationSignal);
-        } else {
-          local = await resolveInputFile(input.source.supplied, {
-            downloadDir: dir,
-            allowPrivate: deps.allowPrivateInputs,
-            maxBytes: deps.maxDownloadBytes,
-            signal: ctx.cancellationSignal,
-          });
-        }
-        await normalizeImage(local, target.path, { width: input.width, height: input.height });
-      });
+      await whileHeartbeating(() =>
+        withScratch(async (dir) => {
+          let local: string;
+          if ('providerUrl' in input.source) {
+            local = path.join(dir, 'download');
+            await providerDownload(input.source.providerUrl, local, ctx.cancellationSignal);
+          } else {
+            local = await resolveInputFile(input.source.supplied, {
+              downloadDir: dir,
+              allowPrivate: deps.allowPrivateInputs,
+              maxBytes: deps.maxDownloadBytes,
+              signal: ctx.cancellationSignal,
+            });
+          }
+          await normalizeImage(local, target.path, { width: input.width, height: input.height });
+        })
+      );
       return target;
     },
 
@@ -79,25 +82,30 @@ export function createMediaActivities(deps: MediaDeps) {
     }): Promise<AssetRef> {
       const ctx = Context.current();
       const target = await deps.assets.ref(input.storyId, input.name);
-      await withScratch(async (dir) => {
-        const local = path.join(dir, 'clip.mp4');
-        await providerDownload(input.url, local, ctx.cancellationSignal);
-        await verifyClip(local, { ...input.expected, codec: 'h264' });
-        await copyFile(local, target.path);
-      });
+      await whileHeartbeating(() =>
+        withScratch(async (dir) => {
+          const local = path.join(dir, 'clip.mp4');
+          await providerDownload(input.url, local, ctx.cancellationSignal);
+          await verifyClip(local, { ...input.expected, codec: 'h264' });
+          await copyFile(local, target.path);
+        })
+      );
       return target;
     },
 
     /** Cuts the true last frame of a clip (chained mode starts the next shot from it). */
     async cutLastFrame(input: { storyId: string; name: string; clipPath: string }): Promise<AssetRef> {
       const target = await deps.assets.ref(input.storyId, input.name);
-      await extractLastFrame(input.clipPath, target.path, { signal: Context.current().cancellationSignal });
+      const signal = Context.current().cancellationSignal;
+      await whileHeartbeating(() => extractLastFrame(input.clipPath, target.path, { signal }));
       return target;
     },
 
     /** Stitches the clips into the final MP4, with its poster frame and storyboard contact sheet. */
     async renderStory(input: {
       storyId: string;
+      /** Folder of the outputs inside the story's asset folder (default `output`). */
+      outputDir?: string;
       clips: string[];
       crossfadeSeconds: number;
       audio?: { src: string; volume: number };
@@ -105,35 +113,41 @@ export function createMediaActivities(deps: MediaDeps) {
     }): Promise<StoryOutput> {
       const ctx = Context.current();
       const [video, poster, storyboard] = await Promise.all([
-        deps.assets.ref(input.storyId, 'output/story.mp4'),
-        deps.assets.ref(input.storyId, 'output/poster.jpg'),
-        deps.assets.ref(input.storyId, 'output/storyboard.png'),
+        deps.assets.ref(input.storyId, `${input.outputDir ?? 'output'}/story.mp4`),
+        deps.assets.ref(input.storyId, `${input.outputDir ?? 'output'}/poster.jpg`),
+        deps.assets.ref(input.storyId, `${input.outputDir ?? 'output'}/storyboard.png`),
       ]);
-      return withScratch(async (dir) => {
-        const audioPath = input.audio
-          ? await resolveInputFile(input.audio.src, {
-              downloadDir: dir,
-              allowPrivate: deps.allowPrivateInputs,
-              maxBytes: deps.maxDownloadBytes,
-              signal: ctx.cancellationSignal,
-            })
-          : undefined;
-        const stitched = await stitchClips({
-          clips: input.clips,
-          outPath: video.path,
-          crossfadeSeconds: input.crossfadeSeconds,
-          audio: audioPath ? { path: audioPath, volume: input.audio!.volume } : undefined,
-          signal: ctx.cancellationSignal,
-          onProgress: (fraction) => ctx.heartbeat({ fraction }),
-        });
-        const info = await probeMedia(video.path);
-        const frame = path.join(dir, 'poster.png');
-        await extractFrame(video.path, Math.min(1, info.durationSeconds / 3), frame);
-        await makePoster(frame, poster.path);
-        await makeContactSheet({ tiles: input.keyframes, outPath: storyboard.path });
-        log.info('story rendered', { storyId: input.storyId, method: stitched.method, seconds: info.durationSeconds });
-        return { video, poster, storyboard, durationSeconds: info.durationSeconds };
-      });
+      return whileHeartbeating(() =>
+        withScratch(async (dir) => {
+          const audioPath = input.audio
+            ? await resolveInputFile(input.audio.src, {
+                downloadDir: dir,
+                allowPrivate: deps.allowPrivateInputs,
+                maxBytes: deps.maxDownloadBytes,
+                signal: ctx.cancellationSignal,
+              })
+            : undefined;
+          const stitched = await stitchClips({
+            clips: input.clips,
+            outPath: video.path,
+            crossfadeSeconds: input.crossfadeSeconds,
+            audio: audioPath ? { path: audioPath, volume: input.audio!.volume } : undefined,
+            signal: ctx.cancellationSignal,
+            onProgress: (fraction) => ctx.heartbeat({ fraction }),
+          });
+          const info = await probeMedia(video.path);
+          const frame = path.join(dir, 'poster.png');
+          await extractFrame(video.path, Math.min(1, info.durationSeconds / 3), frame);
+          await makePoster(frame, poster.path);
+          await makeContactSheet({ tiles: input.keyframes, outPath: storyboard.path });
+          log.info('story rendered', {
+            storyId: input.storyId,
+            method: stitched.method,
+            seconds: info.durationSeconds,
+          });
+          return { video, poster, storyboard, durationSeconds: info.durationSeconds };
+        })
+      );
     },
   };
 }

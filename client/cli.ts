@@ -153,12 +153,8 @@ export function buildProgram(): Command {
         if (!opts.approve && !opts.pick && !opts.regenerate)
           throw new InvalidArgumentError('give --approve, --pick or --regenerate');
         await withClient(async (client) => {
-          const progress = await client.reviewKeyframes(id, {
-            approve: !!opts.approve,
-            picks: opts.pick,
-            regenerate: opts.regenerate,
-          });
-          console.log(formatProgress(progress));
+          await client.reviewKeyframes(id, { approve: !!opts.approve, picks: opts.pick, regenerate: opts.regenerate });
+          console.log(formatProgress(await client.progress(id)));
         });
       }
     );
@@ -173,13 +169,13 @@ export function buildProgram(): Command {
       if (!!opts.approve === (opts.reject !== undefined))
         throw new InvalidArgumentError('give either --approve or --reject <feedback>');
       await withClient(async (client) => {
-        const progress = await client.reviewShot(
+        await client.reviewShot(
           id,
           opts.approve
             ? { shot: n - 1, decision: 'approve' }
             : { shot: n - 1, decision: 'reject', feedback: opts.reject }
         );
-        console.log(formatProgress(progress));
+        console.log(formatProgress(await client.progress(id)));
       });
     });
 

@@ -14,6 +14,7 @@ import {
   resultFromProgress,
   type CostProgress,
   type KeyframeReviewInput,
+  type ReviewAck,
   type ShotReview,
   type Stage,
   type StoryProgress,
@@ -99,11 +100,21 @@ export class ReelflowClient {
       );
     }
     const { spec, estimate } = this.prepareOrThrow(story, options.baseDir);
-    const input: StoryWorkflowInput = { storyId, spec, queues: this.config.queues, prices: this.config.prices };
+    const input: StoryWorkflowInput = {
+      storyId,
+      spec,
+      queues: this.config.queues,
+      prices: this.config.prices,
+      webhooks: this.config.api.webhookUrls.length > 0,
+      timings: this.config.timings,
+    };
     try {
       const handle = await this.temporal.workflow.start<typeof storyWorkflow>('storyWorkflow', {
         workflowId: storyId,
         taskQueue: this.config.queues.workflows,
+        // A story id names one run, forever: a finished story's id never starts a second paid run over its files.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
         args: [input],
         memo: { title: spec.title },
         typedSearchAttributes: [
@@ -120,7 +131,7 @@ export class ReelflowClient {
       };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new ReelflowError('conflict', `a story with id '${storyId}' already exists`);
+        throw new ReelflowError('conflict', `a story with id '${storyId}' already exists; story ids are never reused`);
       }
       throw err;
     }
@@ -149,14 +160,25 @@ export class ReelflowClient {
     return this.call(storyId, () => this.handle(storyId).query(progress));
   }
 
-  /** Picks variations, regenerates boundaries or approves the keyframes. */
-  async reviewKeyframes(storyId: string, review: KeyframeReviewInput): Promise<StoryProgress> {
-    return this.call(storyId, () => this.handle(storyId).executeUpdate(reviewKeyframes, { args: [review] }));
+  /**
+   * Picks variations, regenerates boundaries or approves the keyframes. Pass the same `updateId` when retrying a
+   * review whose answer was lost: it is applied once (the answer says `duplicate`).
+   */
+  async reviewKeyframes(
+    storyId: string,
+    review: KeyframeReviewInput,
+    options: { updateId?: string } = {}
+  ): Promise<ReviewAck> {
+    return this.call(storyId, () =>
+      this.handle(storyId).executeUpdate(reviewKeyframes, { args: [review], updateId: options.updateId })
+    );
   }
 
-  /** Approves or rejects (with feedback) one shot's clip. */
-  async reviewShot(storyId: string, review: ShotReview): Promise<StoryProgress> {
-    return this.call(storyId, () => this.handle(storyId).executeUpdate(reviewShot, { args: [review] }));
+  /** Approves or rejects (with feedback) one shot's clip; `updateId` as for {@link reviewKeyframes}. */
+  async reviewShot(storyId: string, review: ShotReview, options: { updateId?: string } = {}): Promise<ReviewAck> {
+    return this.call(storyId, () =>
+      this.handle(storyId).executeUpdate(reviewShot, { args: [review], updateId: options.updateId })
+    );
   }
 
   /** Raises the story's credit budget. */
@@ -225,8 +247,7 @@ export class ReelflowClient {
       if (err instanceof ReelflowError) throw err;
       if (err instanceof WorkflowNotFoundError) {
         // Temporal answers an update to a closed workflow with "not found … already completed".
-        if (/already completed/i.test(err.message))
-          throw new ReelflowError('conflict', `story '${storyId}' has already ended`);
+        if (/already completed/i.test(err.message)) throw await this.ended(storyId);
         throw new ReelflowError('not-found', `no story with id '${storyId}'`);
       }
       if (err instanceof WorkflowUpdateFailedError) {
@@ -239,10 +260,19 @@ export class ReelflowClient {
       if (grpc.code === 5) throw new ReelflowError('not-found', `no story with id '${storyId}'`);
       // An update to a closed workflow: the story is no longer waiting for anything.
       if (grpc.code === 9 || /workflow execution already completed/i.test(String(grpc.details ?? err))) {
-        throw new ReelflowError('conflict', `story '${storyId}' has already ended`);
+        throw await this.ended(storyId);
       }
       throw err;
     }
+  }
+
+  /** The refusal of a call to a story that has ended, naming how it ended. */
+  private async ended(storyId: string): Promise<ReelflowError> {
+    const status = await this.handle(storyId)
+      .describe()
+      .then((d) => d.status.name.toLowerCase().replace('canceled', 'cancelled'))
+      .catch(() => 'ended');
+    return new ReelflowError('conflict', `story '${storyId}' has already ended (${status}); it waits for nothing`);
   }
 }
 

@@ -20,6 +20,8 @@ export const FailureType = {
   ReviewTimedOut: 'ReviewTimedOut',
   /** A shot could not be made within its attempt limit. */
   ShotFailed: 'ShotFailed',
+  /** A generation did not finish within the story's generation timeout (it was stopped; it was paid for). */
+  GenerationTimedOut: 'GenerationTimedOut',
 } as const;
 /** One of the failure type strings. */
 export type FailureTypeName = (typeof FailureType)[keyof typeof FailureType];

@@ -11,6 +11,56 @@ export interface StoryWorkflowInput {
   queues: TaskQueues;
   /** Price table in force when the story started; the run's estimate and budget checks use it. */
   prices: PriceTable;
+  /** Whether story events go to webhooks (the deployment has receivers). */
+  webhooks?: boolean;
+  /** Deployment timings; unset ones take the workflow defaults (tests scale them down). */
+  timings?: StoryTimings;
+  /** Set when the story continued as new: where it was. */
+  resume?: StoryCheckpoint;
+}
+
+/** Timings a deployment may tune; all in milliseconds. */
+export interface StoryTimings {
+  /** Longest single wait inside one polling activity before the workflow looks again (default 10 min). */
+  pollWindowMs?: number;
+  /** How long a queued permit request waits for its grant before it asks the gate again (default 5 min). */
+  gateRecheckMs?: number;
+  /** Longest pause between failed clip attempts (default 60 s). */
+  maxRetryDelayMs?: number;
+  /** History length past which a story waiting for review continues as new (default 4000 events). */
+  continueAsNewEvents?: number;
+}
+
+/** What a story carries across continue-as-new: everything its handlers and pipeline need. */
+export interface StoryCheckpoint {
+  progress: StoryProgress;
+  /** Credits of every generation this story paid for, by generation id (failed ones refunded: 0). */
+  ledger: Record<string, PaidGeneration>;
+  /** Ids of review updates already applied, newest last, with their answers (a retried update gets the same). */
+  applied: Array<{ updateId: string; ack: ReviewAck }>;
+  /** Keyframe review state; `notice` names the review request already announced, `deadlineMs` when it times out. */
+  review: {
+    approved: boolean;
+    regenerate: Array<{ boundary: number; prompt?: string }>;
+    notice?: string;
+    deadlineMs?: number;
+  };
+  /** Keyframe rounds started (each is one child workflow). */
+  keyframeRounds: number;
+  /** Webhook events sent so far (the next event's id counts on from here). */
+  eventCount: number;
+  /** Epoch ms of the story's first start (workflow clock). */
+  startedAtMs: number;
+}
+
+/** A generation the story paid for. */
+export interface PaidGeneration {
+  generationId: string;
+  /** What it was for, e.g. `keyframe 2 variation 1` or `shot 3 attempt 2`. */
+  what: string;
+  credits: number;
+  /** Refunded (failed at the provider): kept in the list with 0 credits. */
+  refunded?: boolean;
 }
 
 /** Review of the boundary keyframes: pick variations, regenerate boundaries, approve. */
@@ -54,6 +104,21 @@ export const shotReviewSchema = z
   });
 /** A reviewer's verdict on one shot's clip. */
 export type ShotReview = z.output<typeof shotReviewSchema>;
+
+/** The answer to a review update: small on purpose (it is stored in the story's history once per review). */
+export interface ReviewAck {
+  storyId: string;
+  /** What was reviewed. */
+  what: 'keyframes' | 'shot';
+  /** The shot (0-based) for a shot review. */
+  shot?: number;
+  /** The keyframe round the review applied to. */
+  round?: number;
+  /** The story's stage right after the review. */
+  stage: Stage;
+  /** True when this update id had been applied before: nothing was applied again. */
+  duplicate: boolean;
+}
 
 /** A new, higher credit budget for a story. */
 export const raiseBudgetSchema = z.object({ budgetCredits: z.number().positive() }).strict();
@@ -103,12 +168,29 @@ export interface KeyframeProgress {
 export interface ClipAttempt {
   attempt: number;
   generationId?: string;
-  state: 'waiting-for-slot' | 'submitted' | 'dreaming' | 'completed' | 'failed' | 'rejected' | 'approved' | 'cancelled';
+  state: ClipAttemptState;
   credits: number;
   failureReason?: string;
   feedback?: string;
   clip?: AssetRef;
+  /** Billed generations of this attempt's key that were found and deleted (each was paid for). */
+  duplicates?: string[];
 }
+
+/** States of one paid clip attempt. */
+export const CLIP_ATTEMPT_STATES = [
+  'waiting-for-slot',
+  'submitted',
+  'dreaming',
+  'completed',
+  'failed',
+  'timed-out',
+  'rejected',
+  'approved',
+  'cancelled',
+] as const;
+/** State of one paid clip attempt. */
+export type ClipAttemptState = (typeof CLIP_ATTEMPT_STATES)[number];
 
 /** Progress of one shot. */
 export interface ShotProgress {
@@ -142,6 +224,8 @@ export interface StoryProgress {
   stageStartedAt: Partial<Record<Stage, string>>;
   output?: StoryOutput;
   error?: string;
+  /** Every generation paid for so far (refunded ones with 0 credits). */
+  paid?: PaidGeneration[];
 }
 
 /** The finished video and its companions. */
@@ -165,6 +249,8 @@ export interface StoryResult {
   keyframes: Array<{ boundary: number; picked?: number; images: string[] }>;
   credits: number;
   dollars: number;
+  /** Every generation the story paid for (refunded ones with 0 credits), so nothing paid goes untracked. */
+  paid?: PaidGeneration[];
   error?: string;
 }
 
@@ -193,6 +279,7 @@ export function resultFromProgress(progress: StoryProgress): StoryResult {
     })),
     credits: progress.cost.used,
     dollars: progress.cost.dollars,
+    ...(progress.paid && { paid: progress.paid }),
     error: progress.error,
   };
 }

@@ -1,3 +1,4 @@
+import type { GenerationPriceInput } from './generations';
 import type { ImageModel, Resolution, StorySpec } from './story';
 
 /** Credits per started 5 seconds of video, and per image, with the plan's dollars per credit. */
@@ -92,4 +93,15 @@ export function estimateStory(story: StorySpec, prices: PriceTable = DEFAULT_PRI
     credits,
     dollars: roundMoney(credits * prices.dollarsPerCredit),
   };
+}
+
+/** Credits of a generation described by what it was asked for (as a sweep finds it at the provider). */
+export function generationCredits(prices: PriceTable, g: GenerationPriceInput): number {
+  if (g.kind === 'image') return prices.image[g.model as ImageModel] ?? 0;
+  return videoCredits(prices, {
+    durationSeconds: g.durationSeconds ?? 5,
+    resolution: g.resolution ?? '720p',
+    frame0: !!g.frame0,
+    frame1: !!g.frame1,
+  });
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from './duration';
+import { DURATION_PATTERN, durationMs } from './duration';
 
 /** Aspect ratios the Luma API accepts. */
 export const ASPECT_RATIOS = ['1:1', '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'] as const;
@@ -33,6 +33,8 @@ const reviewSchema = z
     clips: z.boolean().default(false),
     timeout: z.string().regex(DURATION_PATTERN, 'must be a duration such as 90s, 15m, 72h or 2d').default('72h'),
     onTimeout: z.enum(['fail', 'approve']).default('fail'),
+    /** Keyframe rounds a reviewer may ask for (the first round counts), so review loops stay bounded. */
+    maxRounds: z.number().int().min(1).max(20).default(5),
   })
   .strict();
 
@@ -47,7 +49,13 @@ export const storySpecSchema = z
     imageModel: z.enum(IMAGE_MODELS).default('photon-1'),
     mode: z.enum(['parallel', 'chained']).default('parallel'),
     variations: z.number().int().min(1).max(4).default(3),
-    review: reviewSchema.default({ keyframes: true, clips: false, timeout: '72h', onTimeout: 'fail' }),
+    review: reviewSchema.default({ keyframes: true, clips: false, timeout: '72h', onTimeout: 'fail', maxRounds: 5 }),
+    // A real queue can hold a clip for an hour at peak; the default leaves room for that several times over.
+    generationTimeout: z
+      .string()
+      .regex(DURATION_PATTERN, 'must be a duration such as 90s, 15m, 6h or 2d')
+      .refine((d) => durationMs(d) >= 1000, 'must be at least 1s')
+      .default('6h'),
     transition: z
       .object({ crossfade: z.number().min(0).max(2).default(0.5) })
       .strict()

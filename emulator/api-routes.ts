@@ -41,6 +41,7 @@ export function registerApiRoutes(
           throw new ApiError(fault.status, 'Internal server error (injected by the emulator)');
         }
         if (fault.kind === 'rate-limit') {
+          service.countInjectedRateLimit(account(request));
           throw new ApiError(429, 'Too many requests (injected by the emulator)', { 'retry-after': '1' });
         }
       });
@@ -53,6 +54,21 @@ export function registerApiRoutes(
         if (!dropped.has(request)) service.countRequest(reply.statusCode);
       });
 
+      /** Waits `ms`, or less if the client hangs up or the emulator closes. */
+      const pause = async (req: FastifyRequest, ms: number) => {
+        const gone = new AbortController();
+        const socket = req.raw.socket;
+        const onClose = () => gone.abort();
+        socket.once('close', onClose);
+        try {
+          await sleep(ms, undefined, { signal: AbortSignal.any([closing, gone.signal]) });
+        } catch {
+          // the client gave up or the emulator is closing: answer (into the void) at once
+        } finally {
+          socket.off('close', onClose);
+        }
+      };
+
       const create =
         (validate: (body: unknown) => GenerationSpec) => async (req: FastifyRequest, reply: FastifyReply) => {
           const record = service.create(account(req), validate(req.body), req.body);
@@ -64,6 +80,8 @@ export function registerApiRoutes(
             req.raw.socket.destroy();
             return reply;
           }
+          const slow = service.faults.slowCreateDelayMs();
+          if (slow > 0) await pause(req, slow);
           return reply.code(201).send(service.json(record));
         };
       api.post('/generations', create(validateVideoRequest));
@@ -72,6 +90,8 @@ export function registerApiRoutes(
 
       api.get('/generations', async (req) => {
         const { limit, offset } = validateListQuery(req.query as Record<string, unknown>);
+        const slow = service.faults.listDelayMs();
+        if (slow > 0) await pause(req, slow);
         const { items, hasMore } = service.list(account(req), limit, offset);
         return {
           generations: items.map((g) => service.json(g)),

@@ -31,6 +31,16 @@ export const faultConfigSchema = z
     extraLatencyMs: z.number().int().min(0).max(600_000).default(0),
     /** Time added to the dreaming phase of each generation created while set. */
     extraDreamingMs: z.number().int().min(0).max(3_600_000).default(0),
+    /** The next N list requests (`GET /generations`) wait `slowListMs` before answering (a list call that hangs). */
+    slowListNext: count,
+    /** How long a slowed list waits; by default long enough to outlast any client's patience. */
+    slowListMs: z.number().int().min(0).max(3_600_000).default(600_000),
+    /** Share of accepted creates that are recorded and billed, then answered only after `slowCreateMs`. */
+    slowCreateRate: rate,
+    /** How long a slowed create's answer waits. */
+    slowCreateMs: z.number().int().min(0).max(600_000).default(30_000),
+    /** The next N accepted video generations complete with a clip that is not what was asked (half the size). */
+    badClipNext: count,
     /** Which API requests 429, 5xx and latency faults hit: creates only, or every API request. */
     scope: z.enum(['creates', 'all']).default('creates'),
     /** Seed of the generator behind the *Rate fields, so a run can be repeated. */
@@ -110,6 +120,25 @@ export class FaultInjector {
       return this.config.failureReason;
     }
     return this.draw(this.config.failRate) ? this.config.failureReason : undefined;
+  }
+
+  /** Delay before answering a list request. */
+  listDelayMs(): number {
+    if (this.config.slowListNext <= 0) return 0;
+    this.config.slowListNext--;
+    return this.config.slowListMs;
+  }
+
+  /** Delay before answering an accepted create (drawn per create). */
+  slowCreateDelayMs(): number {
+    return this.draw(this.config.slowCreateRate) ? this.config.slowCreateMs : 0;
+  }
+
+  /** Whether an accepted video generation is doomed to a clip that is not what was asked. */
+  badClip(): boolean {
+    if (this.config.badClipNext <= 0) return false;
+    this.config.badClipNext--;
+    return true;
   }
 
   /** Delay before answering a request. */

@@ -27,32 +27,34 @@ export class GenerationStore {
     this.byId.set(record.id, record);
   }
 
-  /** A generation of this key, or undefined (another key's generation is as unknown as a missing one). */
+  /** A live generation of this key, or undefined (another key's or a deleted one is as unknown as a missing one). */
   get(apiKey: string, id: string): GenerationRecord | undefined {
     const record = this.byId.get(id);
-    return record && record.apiKey === apiKey ? record : undefined;
+    return record && record.apiKey === apiKey && !record.deletedAt ? record : undefined;
   }
 
-  /** A generation by id whatever its key, for public asset URLs. */
+  /** A live generation by id whatever its key, for public asset URLs. */
   find(id: string): GenerationRecord | undefined {
-    return this.byId.get(id);
+    const record = this.byId.get(id);
+    return record && !record.deletedAt ? record : undefined;
   }
 
-  /** Forgets a generation. */
+  /** Deletes a generation for the API; the ledger keeps it, marked deleted, because it was billed. */
   remove(id: string): void {
-    this.byId.delete(id);
+    const record = this.byId.get(id);
+    if (record) record.deletedAt = new Date();
   }
 
-  /** All generations of a key, newest first. */
+  /** Every generation of a key, deleted ones included (the ledger), newest first. */
   allOf(apiKey: string): GenerationRecord[] {
     return [...this.byId.values()]
       .filter((g) => g.apiKey === apiKey)
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.seq - a.seq);
   }
 
-  /** One page of a key's generations, newest first, in Luma's list shape. */
+  /** One page of a key's live generations, newest first, in Luma's list shape. */
   page(apiKey: string, limit: number, offset: number): { items: GenerationRecord[]; hasMore: boolean } {
-    const all = this.allOf(apiKey);
+    const all = this.allOf(apiKey).filter((g) => !g.deletedAt);
     const items = all.slice(offset, offset + limit);
     return { items, hasMore: offset + items.length < all.length };
   }

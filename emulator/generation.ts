@@ -61,6 +61,10 @@ export interface GenerationRecord {
   assets: GenerationAssets | null;
   costCents: number;
   refunded: boolean;
+  /** When it was deleted through the API; a deleted generation is gone for the API but stays in the ledger. */
+  deletedAt: Date | null;
+  /** Planned at create time: render a clip that is not what was asked (the `badClipNext` fault). */
+  badClip?: boolean;
   /** Directory of this generation's files. */
   dir: string;
   /** File names (in `dir`) of the finished media; null until completed. */

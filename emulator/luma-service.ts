@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Accounts, type Account, type KeyCounters } from './accounts';
+import { Accounts, type Account, type Family, type KeyCounters } from './accounts';
 import { ApiError, badField } from './api-error';
 import { deliverCallback } from './callbacks';
 import { generationCostCents } from './cost';
@@ -15,22 +15,50 @@ import {
   type GenerationState,
 } from './generation';
 import { GenerationStore } from './generation-store';
+import { roundMoney } from '../common/pricing';
 import { seedFrom } from './prng';
 import { INPUT_FRAMES_FAILURE, InputFramesError, renderGeneration } from './render-generation';
 import type { EmulatorOptions } from './settings';
 import { Slots } from './slots';
 
-/** A generation in the stats listing: the API object plus what it cost. */
+/** A generation in the stats listing (the ledger): the API object plus what it cost and whether it was deleted. */
 export interface StatsGeneration extends GenerationJson {
   cost_cents: number;
   refunded: boolean;
+  deleted: boolean;
+  deleted_at: string | null;
+}
+
+/** The generations of one idempotency key (the `key` parameter of their callback URL). */
+export interface LedgerEntry {
+  /** Accepted (billed) creates. */
+  billed: number;
+  /** Charged minus refunded, USD cents. */
+  netCents: number;
+  generationIds: string[];
+  /** How many of them were deleted through the API. */
+  deleted: number;
 }
 
 /** Everything `GET /__emulator/stats` shows. */
 export interface EmulatorStats {
   requests: { total: number; byStatus: Record<string, number> };
-  keys: Record<string, KeyCounters & { balanceCents: number; generations: StatsGeneration[] }>;
+  keys: Record<
+    string,
+    KeyCounters & { balanceCents: number; generations: StatsGeneration[]; ledger: Record<string, LedgerEntry> }
+  >;
   faults: ActiveFaults;
+}
+
+/** The idempotency key of a create: its callback URL's `key` parameter, or the whole callback URL. */
+export function idempotencyKeyOf(request: unknown): string | undefined {
+  const url = (request as { callback_url?: unknown } | null)?.callback_url;
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).searchParams.get('key') ?? url;
+  } catch {
+    return url;
+  }
 }
 
 /** How a generation's life was decided at create time. */
@@ -89,12 +117,26 @@ export class LumaService {
         }
       }
     }
-    const { inFlight } = account.counters;
-    if (inFlight >= this.options.concurrency) {
+    const family: Family = spec.kind;
+    const { inFlight } = account.counters.families[family];
+    const cap = family === 'video' ? this.options.concurrency : this.options.imageConcurrency;
+    if (inFlight >= cap) {
+      this.accounts.rateLimited(account, 'inFlight');
       throw new ApiError(
         429,
-        `Too many generations in flight: ${inFlight} of ${this.options.concurrency} allowed per key; retry when one finishes`,
+        `Too many ${family} generations in flight: ${inFlight} of ${cap} allowed per key; retry when one finishes`,
         { 'retry-after': '1' }
+      );
+    }
+    const now = Date.now();
+    const perMinute = family === 'video' ? this.options.createsPerMinute : this.options.imageCreatesPerMinute;
+    const window = this.accounts.window(account, family, now);
+    if (window.count >= perMinute) {
+      this.accounts.rateLimited(account, 'perMinute');
+      throw new ApiError(
+        429,
+        `Too many requests: ${window.count} ${family} creates in the last minute (limit ${perMinute} per minute)`,
+        { 'retry-after': String(Math.max(1, Math.ceil((window.freesAt - now) / 1000))) }
       );
     }
     const cost = generationCostCents(spec, this.options.prices);
@@ -118,6 +160,8 @@ export class LumaService {
       assets: null,
       costCents: cost,
       refunded: false,
+      deletedAt: null,
+      badClip: spec.kind === 'video' && this.faults.badClip(),
       dir: path.join(this.dataDir, id),
       media: null,
       seed: seedFrom(spec.kind, spec.model, spec.aspectRatio, spec.prompt, variation),
@@ -127,7 +171,7 @@ export class LumaService {
       failure: this.faults.plannedFailure(),
       dreamingMs: latency + this.faults.extraDreamingMs(),
     };
-    this.accounts.accept(account, cost);
+    this.accounts.accept(account, family, cost, now);
     this.store.add(record);
     const abort = new AbortController();
     const promise = this.live(record, account, plan, AbortSignal.any([this.closing.signal, abort.signal]));
@@ -147,7 +191,12 @@ export class LumaService {
     return this.store.page(account.key, limit, offset);
   }
 
-  /** Deletes a generation; one still in flight is stopped (and not refunded). */
+  /** Counts a request answered with an injected 429. */
+  countInjectedRateLimit(account: Account): void {
+    this.accounts.rateLimited(account, 'injected');
+  }
+
+  /** Deletes a generation; one still in flight is stopped (and not refunded). The ledger keeps it, marked deleted. */
   delete(account: Account, id: string): void {
     const record = this.get(account, id);
     this.store.remove(id);
@@ -190,11 +239,29 @@ export class LumaService {
           ...this.json(g),
           cost_cents: g.costCents,
           refunded: g.refunded,
+          deleted: g.deletedAt !== null,
+          deleted_at: g.deletedAt?.toISOString() ?? null,
         })),
+        ledger: this.ledgerOf(account.key),
       };
     }
     const total = Object.values(this.requestsByStatus).reduce((a, b) => a + b, 0);
     return { requests: { total, byStatus: { ...this.requestsByStatus } }, keys, faults: this.faults.current() };
+  }
+
+  /** A key's generations grouped by idempotency key: how many were billed and what they cost net. */
+  private ledgerOf(apiKey: string): Record<string, LedgerEntry> {
+    const ledger: Record<string, LedgerEntry> = {};
+    for (const g of this.store.allOf(apiKey)) {
+      const key = idempotencyKeyOf(g.request);
+      if (key === undefined) continue;
+      const entry = (ledger[key] ??= { billed: 0, netCents: 0, generationIds: [], deleted: 0 });
+      entry.billed++;
+      entry.netCents = roundMoney(entry.netCents + (g.refunded ? 0 : g.costCents));
+      entry.generationIds.push(g.id);
+      if (g.deletedAt) entry.deleted++;
+    }
+    return ledger;
   }
 
   /** Zeroes request and per-key counters; generations, balances and faults stay. */
@@ -246,7 +313,7 @@ export class LumaService {
           : `Emulator render error: ${err instanceof Error ? err.message : String(err)}`;
       this.fail(record, account, reason);
     } finally {
-      this.accounts.land(account);
+      this.accounts.land(account, record.spec.kind);
       this.lifecycles.delete(record.id);
     }
   }

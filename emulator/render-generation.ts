@@ -43,7 +43,10 @@ async function renderImage(record: GenerationRecord, spec: ImageSpec, ctx: Rende
 }
 
 async function renderVideo(record: GenerationRecord, spec: VideoSpec, ctx: RenderContext): Promise<RenderedMedia> {
-  const { width, height } = frameSize(spec.aspectRatio, spec.resolution);
+  const asked = frameSize(spec.aspectRatio, spec.resolution);
+  // The badClipNext fault: a clip at half the asked size, which a client's checks must catch.
+  const even = (n: number) => Math.max(2, Math.round(n / 4) * 2);
+  const { width, height } = record.badClip ? { width: even(asked.width), height: even(asked.height) } : asked;
   const start = spec.frame0 ? await keyframePng(spec.frame0, 'frame0', width, height, ctx) : undefined;
   const end = spec.frame1 ? await keyframePng(spec.frame1, 'frame1', width, height, ctx) : undefined;
   let frames: ClipFrames;

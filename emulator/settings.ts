@@ -12,6 +12,9 @@ export const EMULATOR_ENV = {
   imageLatencyMs: 'LUMA_EMULATOR_IMAGE_LATENCY_MS',
   queueMs: 'LUMA_EMULATOR_QUEUE_MS',
   concurrency: 'LUMA_EMULATOR_CONCURRENCY',
+  imageConcurrency: 'LUMA_EMULATOR_IMAGE_CONCURRENCY',
+  createsPerMinute: 'LUMA_EMULATOR_CREATES_PER_MINUTE',
+  imageCreatesPerMinute: 'LUMA_EMULATOR_IMAGE_CREATES_PER_MINUTE',
   balanceCents: 'LUMA_EMULATOR_BALANCE_CENTS',
   dataDir: 'LUMA_EMULATOR_DATA_DIR',
   imageResolution: 'LUMA_EMULATOR_IMAGE_RESOLUTION',
@@ -45,8 +48,14 @@ export interface EmulatorOptions {
   imageLatencyMs: number;
   /** How long a generation stays `queued` before it starts dreaming. */
   queueMs: number;
-  /** Generations in flight (queued + dreaming) per key before creates are refused with 429. */
+  /** Video (Ray) generations in flight (queued + dreaming) per key before creates are refused with 429. */
   concurrency: number;
+  /** Image (Photon) generations in flight per key before image creates are refused with 429. */
+  imageConcurrency: number;
+  /** Video creates accepted per key in any 60 s window; one more is refused with 429. */
+  createsPerMinute: number;
+  /** Image creates accepted per key in any 60 s window. */
+  imageCreatesPerMinute: number;
   /** Starting balance of every key, in USD cents. */
   balanceCents: number;
   /** Where media files go; undefined means a temporary directory removed on close. */
@@ -74,6 +83,9 @@ export function defaultEmulatorOptions(): EmulatorOptions {
     imageLatencyMs: 100,
     queueMs: 50,
     concurrency: 10,
+    imageConcurrency: 40,
+    createsPerMinute: 20,
+    imageCreatesPerMinute: 80,
     balanceCents: 100_000,
     dataDir: undefined,
     imageResolution: '540p',
@@ -92,7 +104,14 @@ export function resolveEmulatorOptions(options: Partial<EmulatorOptions> = {}): 
   if (!RESOLUTIONS.includes(resolved.imageResolution)) {
     throw new Error(`imageResolution must be one of ${RESOLUTIONS.join(', ')}`);
   }
-  if (resolved.concurrency < 1 || resolved.renderConcurrency < 1) throw new Error('concurrency must be at least 1');
+  const atLeastOne = [
+    resolved.concurrency,
+    resolved.imageConcurrency,
+    resolved.createsPerMinute,
+    resolved.imageCreatesPerMinute,
+    resolved.renderConcurrency,
+  ];
+  if (atLeastOne.some((n) => !(n >= 1))) throw new Error('concurrency and per-minute limits must be at least 1');
   return resolved;
 }
 
@@ -119,6 +138,9 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pa
     imageLatencyMs: num(EMULATOR_ENV.imageLatencyMs, 0),
     queueMs: num(EMULATOR_ENV.queueMs, 0),
     concurrency: num(EMULATOR_ENV.concurrency, 1),
+    imageConcurrency: num(EMULATOR_ENV.imageConcurrency, 1),
+    createsPerMinute: num(EMULATOR_ENV.createsPerMinute, 1),
+    imageCreatesPerMinute: num(EMULATOR_ENV.imageCreatesPerMinute, 1),
     balanceCents: num(EMULATOR_ENV.balanceCents, 0),
     dataDir: read(EMULATOR_ENV.dataDir),
     renderConcurrency: num(EMULATOR_ENV.renderConcurrency, 1),

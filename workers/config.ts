@@ -2,6 +2,8 @@ import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/e
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { GateLimits } from '../common/gate';
+import type { StoryTimings } from '../common/messages';
 import { DEFAULT_PRICES, type PriceTable } from '../common/pricing';
 import { ValidationError, fieldPath } from '../common/story';
 import { taskQueues, type TaskQueues } from '../common/task-queues';
@@ -21,20 +23,36 @@ export const ENV = {
   LUMAAI_API_KEY: ['', 'Luma API key (required by workers); unset with `npm run dev` = start the Luma emulator'],
   LUMAAI_BASE_URL: ['', 'Luma API base URL; unset = the real Luma API'],
   LUMA_MAX_IN_FLIGHT: ['10', 'Account-wide cap on Luma video generations in flight, across all stories and workers'],
+  LUMA_CREATES_PER_MINUTE: ['20', 'Account-wide cap on Luma video creates per minute'],
+  LUMA_IMAGE_MAX_IN_FLIGHT: ['40', 'Account-wide cap on Luma image (keyframe) generations in flight'],
+  LUMA_IMAGE_CREATES_PER_MINUTE: ['80', 'Account-wide cap on Luma image creates per minute'],
   LUMA_POLL_INTERVAL_MS: ['3000', 'How often a generation is polled'],
   LUMA_CREATE_TIMEOUT_MS: ['30000', 'Time limit of one create request (no SDK retries for creates)'],
+  LUMA_LIST_TIMEOUT_MS: ['10000', 'Time limit of one list or get request (reconciliation, polling; no SDK retries)'],
   REELFLOW_DATA_DIR: ['.reelflow', 'Where assets, the dev server database and logs live'],
   REELFLOW_HTTP_HOST: ['127.0.0.1', 'Address the HTTP server listens on'],
   REELFLOW_HTTP_PORT: ['8080', 'Port of the HTTP server (API, assets, review page)'],
   REELFLOW_PUBLIC_URL: ['', 'URL at which Luma can fetch our assets; default http://<host>:<port>'],
   REELFLOW_TASK_QUEUE_PREFIX: ['reelflow', 'Prefix of task queue names and of the gate workflow id'],
-  REELFLOW_WORKER_ROLES: ['workflows,luma,media', 'Which task queues this worker process serves'],
+  REELFLOW_WORKER_ROLES: ['workflows,io,media', 'Which task queues this worker process serves (io includes poll)'],
   REELFLOW_WORKFLOW_BUNDLE: [
     '',
     'Prebuilt workflow bundle (bundleWorkflowCode output); default: bundle workflows/ at start',
   ],
   REELFLOW_MEDIA_CONCURRENCY: ['', 'ffmpeg/sharp activities at once per worker (default: CPU count)'],
-  REELFLOW_LUMA_CONCURRENCY: ['50', 'Luma activities (mostly polling) at once per worker'],
+  REELFLOW_IO_CONCURRENCY: [
+    '50',
+    'Short provider/Temporal activities (creates, deletes, gate, webhooks) at once per worker',
+  ],
+  REELFLOW_POLL_CONCURRENCY: ['200', 'Generation polling activities at once per worker (mostly sleeping)'],
+  REELFLOW_POLL_WINDOW_MS: ['600000', 'Longest single polling activity; a longer wait is several windows'],
+  REELFLOW_GATE_RECHECK_MS: ['300000', 'How long a queued gate request waits for its grant before asking again'],
+  REELFLOW_GATE_CHECK_MS: [
+    '30000',
+    'How often the gate checks that its permit holders still run (a dead one frees its slot)',
+  ],
+  REELFLOW_MAX_RETRY_DELAY_MS: ['60000', 'Longest pause between failed clip attempts'],
+  REELFLOW_CONTINUE_AS_NEW_EVENTS: ['4000', 'History length past which a story waiting for review continues as new'],
   REELFLOW_SHUTDOWN_GRACE_MS: ['30000', 'How long running activities get to finish on shutdown'],
   REELFLOW_DOLLARS_PER_CREDIT: ['0.05', 'Dollars per Luma credit (your plan)'],
   REELFLOW_PRICES: ['', 'JSON overriding parts of the price table, e.g. {"video":{"startEndFrame":3}}'],
@@ -61,8 +79,12 @@ const envSchema = z.object({
   LUMAAI_API_KEY: z.string().optional(),
   LUMAAI_BASE_URL: z.url().optional(),
   LUMA_MAX_IN_FLIGHT: intSetting(1),
+  LUMA_CREATES_PER_MINUTE: intSetting(1),
+  LUMA_IMAGE_MAX_IN_FLIGHT: intSetting(1),
+  LUMA_IMAGE_CREATES_PER_MINUTE: intSetting(1),
   LUMA_POLL_INTERVAL_MS: intSetting(10),
-  LUMA_CREATE_TIMEOUT_MS: intSetting(1000),
+  LUMA_CREATE_TIMEOUT_MS: intSetting(100),
+  LUMA_LIST_TIMEOUT_MS: intSetting(100),
   REELFLOW_DATA_DIR: z.string().min(1),
   REELFLOW_HTTP_HOST: z.string().min(1),
   REELFLOW_HTTP_PORT: intSetting(0).max(65535),
@@ -71,10 +93,16 @@ const envSchema = z.object({
   REELFLOW_WORKER_ROLES: z
     .string()
     .transform((v) => v.split(',').map((r) => r.trim()))
-    .pipe(z.array(z.enum(['workflows', 'luma', 'media'])).min(1)),
+    .pipe(z.array(z.enum(['workflows', 'io', 'media'])).min(1)),
   REELFLOW_WORKFLOW_BUNDLE: z.string().optional(),
   REELFLOW_MEDIA_CONCURRENCY: intSetting(1).optional(),
-  REELFLOW_LUMA_CONCURRENCY: intSetting(1),
+  REELFLOW_IO_CONCURRENCY: intSetting(1),
+  REELFLOW_POLL_CONCURRENCY: intSetting(1),
+  REELFLOW_POLL_WINDOW_MS: intSetting(1000),
+  REELFLOW_GATE_RECHECK_MS: intSetting(100),
+  REELFLOW_GATE_CHECK_MS: intSetting(100),
+  REELFLOW_MAX_RETRY_DELAY_MS: intSetting(0),
+  REELFLOW_CONTINUE_AS_NEW_EVENTS: intSetting(20),
   REELFLOW_SHUTDOWN_GRACE_MS: intSetting(0),
   REELFLOW_DOLLARS_PER_CREDIT: z.coerce.number().positive(),
   REELFLOW_PRICES: z.string().optional(),
@@ -100,19 +128,24 @@ export interface ReelflowConfig {
   luma: {
     apiKey?: string;
     baseUrl?: string;
-    maxInFlight: number;
+    /** Account limits per model family, enforced by the gate workflow. */
+    limits: GateLimits;
     pollIntervalMs: number;
     createTimeoutMs: number;
+    listTimeoutMs: number;
   };
+  /** Timings of stories and the gate (tests scale them down). */
+  timings: Required<StoryTimings> & { gateCheckMs: number };
   dataDir: string;
   assetsDir: string;
   http: { host: string; port: number; publicUrl: string };
   queues: TaskQueues;
   worker: {
-    roles: Array<'workflows' | 'luma' | 'media'>;
+    roles: Array<'workflows' | 'io' | 'media'>;
     workflowBundle?: string;
     mediaConcurrency: number;
-    lumaConcurrency: number;
+    ioConcurrency: number;
+    pollConcurrency: number;
     shutdownGraceMs: number;
   };
   prices: PriceTable;
@@ -160,9 +193,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
     luma: {
       apiKey: e.LUMAAI_API_KEY,
       baseUrl: e.LUMAAI_BASE_URL,
-      maxInFlight: e.LUMA_MAX_IN_FLIGHT,
+      limits: {
+        video: { maxInFlight: e.LUMA_MAX_IN_FLIGHT, createsPerMinute: e.LUMA_CREATES_PER_MINUTE },
+        image: { maxInFlight: e.LUMA_IMAGE_MAX_IN_FLIGHT, createsPerMinute: e.LUMA_IMAGE_CREATES_PER_MINUTE },
+      },
       pollIntervalMs: e.LUMA_POLL_INTERVAL_MS,
       createTimeoutMs: e.LUMA_CREATE_TIMEOUT_MS,
+      listTimeoutMs: e.LUMA_LIST_TIMEOUT_MS,
+    },
+    timings: {
+      pollWindowMs: e.REELFLOW_POLL_WINDOW_MS,
+      gateRecheckMs: e.REELFLOW_GATE_RECHECK_MS,
+      gateCheckMs: e.REELFLOW_GATE_CHECK_MS,
+      maxRetryDelayMs: e.REELFLOW_MAX_RETRY_DELAY_MS,
+      continueAsNewEvents: e.REELFLOW_CONTINUE_AS_NEW_EVENTS,
     },
     dataDir,
     assetsDir: path.join(dataDir, 'assets'),
@@ -179,7 +223,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       roles: e.REELFLOW_WORKER_ROLES,
       workflowBundle: e.REELFLOW_WORKFLOW_BUNDLE ? path.resolve(e.REELFLOW_WORKFLOW_BUNDLE) : undefined,
       mediaConcurrency: e.REELFLOW_MEDIA_CONCURRENCY ?? os.cpus().length,
-      lumaConcurrency: e.REELFLOW_LUMA_CONCURRENCY,
+      ioConcurrency: e.REELFLOW_IO_CONCURRENCY,
+      pollConcurrency: e.REELFLOW_POLL_CONCURRENCY,
       shutdownGraceMs: e.REELFLOW_SHUTDOWN_GRACE_MS,
     },
     prices: priceTable(e.REELFLOW_PRICES, e.REELFLOW_DOLLARS_PER_CREDIT),

@@ -19,24 +19,28 @@ function providerHosts(config: ReelflowConfig): string[] {
 
 /** Builds the activities of each task queue from config; one Temporal client is shared with the gate activity. */
 function buildActivities(config: ReelflowConfig, temporal: Client) {
-  const luma = new LumaAI({ authToken: requireLumaKey(config), baseURL: config.luma.baseUrl, maxRetries: 2 });
+  // Every call passes its own timeout and retry count; these defaults only cover calls that do not.
+  const luma = new LumaAI({ authToken: requireLumaKey(config), baseURL: config.luma.baseUrl, maxRetries: 0 });
   return createActivitiesByQueue({
     luma,
     callbackBaseUrl: config.http.publicUrl,
     pollIntervalMs: config.luma.pollIntervalMs,
     createTimeoutMs: config.luma.createTimeoutMs,
+    listTimeoutMs: config.luma.listTimeoutMs,
     clockSkewMs: 2 * 60 * 1000,
     assets: createLocalAssetStore({ root: config.assetsDir, publicBaseUrl: config.http.publicUrl }),
     providerHosts: providerHosts(config),
     allowPrivateInputs: config.downloads.allowPrivateInputs,
     maxDownloadBytes: config.downloads.maxBytes,
     temporal,
-    maxInFlight: config.luma.maxInFlight,
+    queues: config.queues,
+    limits: config.luma.limits,
+    livenessCheckMs: config.timings.gateCheckMs,
     webhooks: { urls: config.api.webhookUrls, secret: config.api.webhookSecret },
   });
 }
 
-/** One Worker per role this process serves (workflows, luma, media), on the deployment's task queues. */
+/** One Worker per task queue this process serves (workflows; io and poll; media), on the deployment's queues. */
 export async function createWorkers(options: {
   config: ReelflowConfig;
   connection: NativeConnection;
@@ -64,13 +68,20 @@ export async function createWorkers(options: {
       })
     );
   }
-  if (config.worker.roles.includes('luma')) {
+  if (config.worker.roles.includes('io')) {
     workers.push(
       Worker.create({
         ...common,
-        taskQueue: config.queues.luma,
-        activities: activities.luma,
-        maxConcurrentActivityTaskExecutions: config.worker.lumaConcurrency,
+        taskQueue: config.queues.io,
+        activities: activities.io,
+        maxConcurrentActivityTaskExecutions: config.worker.ioConcurrency,
+      }),
+      // Polls sleep most of the time; their own queue and slots keep them from starving creates and deletes.
+      Worker.create({
+        ...common,
+        taskQueue: config.queues.poll,
+        activities: activities.poll,
+        maxConcurrentActivityTaskExecutions: config.worker.pollConcurrency,
       })
     );
   }

@@ -1,4 +1,9 @@
 // The workflow bundle's entry: named re-exports only.
 export { storyWorkflow } from './story';
-export { shotWorkflow } from './shot';
-export { lumaGateWorkflow } from './gate';
+export { keyframesWorkflow } from './keyframes';
+export { clipWorkflow } from './clip';
+export { generationGateWorkflow } from './gate';
+export { webhookOutboxWorkflow } from './outbox';
+// Stories started before the v2 patch: their children and gate keep their old types and code.
+export { shotWorkflow } from './legacy/shot-v1';
+export { lumaGateWorkflow } from './legacy/gate-v1';

@@ -94,7 +94,7 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
           400: ['Invalid story; `fields` names each bad field', 'Error'],
           401: ERRORS_FOR_STORY[401],
           403: ERRORS_FOR_STORY[403],
-          409: ['A story with this id exists', 'Error'],
+          409: ['A story with this id exists or existed (ids are never reused)', 'Error'],
           422: ['Idempotency-Key reused with a different body', 'Error'],
         },
       },
@@ -137,11 +137,18 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
         permission: 'review',
         path: [idParam],
         body: 'KeyframeReview',
+        headers: [
+          {
+            name: 'Idempotency-Key',
+            description: 'A retried review with the same key is applied once (its answer says review.duplicate)',
+            schema: { type: 'string', maxLength: 200 },
+          },
+        ],
         responses: {
           200: ['Progress after the review', 'StoryProgress'],
           400: ['Invalid review', 'Error'],
           ...ERRORS_FOR_STORY,
-          409: ['The story is not waiting for a keyframe review', 'Error'],
+          409: ['The story is not waiting for a keyframe review (moved on, or ended)', 'Error'],
           422: ['The workflow refused the review (e.g. no such variation)', 'Error'],
         },
       },
@@ -152,6 +159,13 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
         permission: 'review',
         path: [idParam, { name: 'n', description: 'Shot number, from 1', schema: { type: 'integer', minimum: 1 } }],
         body: 'ShotReview',
+        headers: [
+          {
+            name: 'Idempotency-Key',
+            description: 'A retried review with the same key is applied once (its answer says review.duplicate)',
+            schema: { type: 'string', maxLength: 200 },
+          },
+        ],
         responses: {
           200: ['Progress after the review', 'StoryProgress'],
           400: ['Invalid review', 'Error'],

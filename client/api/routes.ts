@@ -156,8 +156,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       api.post('/stories/:id/keyframes/review', { config: { permission: 'review' } }, async (request) => {
         const id = storyIdParam(request);
         const review = parse(keyframeReviewSchema, request.body);
-        const progress = await client.reviewKeyframes(id, review);
-        return { ...(publicView(progress, assets) as object), links: links(id) };
+        const ack = await client.reviewKeyframes(id, review, { updateId: reviewUpdateId(request, id) });
+        const progress = await client.progress(id);
+        return { ...(publicView(progress, assets) as object), review: ack, links: links(id) };
       });
 
       api.post('/stories/:id/shots/:n/review', { config: { permission: 'review' } }, async (request) => {
@@ -168,8 +169,9 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         const review = parse(shotReviewSchema, { ...body, shot: n - 1 });
         const { shots } = await client.progress(id);
         if (n > shots.length) throw new ApiError('not-found', `story '${id}' has shots 1..${shots.length}, not ${n}`);
-        const progress = await client.reviewShot(id, review);
-        return { ...(publicView(progress, assets) as object), links: links(id) };
+        const ack = await client.reviewShot(id, review, { updateId: reviewUpdateId(request, id) });
+        const progress = await client.progress(id);
+        return { ...(publicView(progress, assets) as object), review: ack, links: links(id) };
       });
 
       api.post('/stories/:id/budget', { config: { permission: 'budget' } }, async (request) => {
@@ -276,6 +278,17 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
     throw invalid([{ field: 'Idempotency-Key', message: 'must be 1-200 printable ASCII characters' }]);
   }
   return key;
+}
+
+/**
+ * The update id of a review: from its Idempotency-Key (so a retried POST is applied once, whichever server replica
+ * answers it), or undefined for a new one.
+ */
+function reviewUpdateId(request: FastifyRequest, storyId: string): string | undefined {
+  const key = idempotencyKey(request);
+  return key === undefined
+    ? undefined
+    : `review-${sha256Hex(`${storyId}\u0000${request.url}\u0000${key}`).slice(0, 32)}`;
 }
 
 /** The story id an Idempotency-Key stands for: stable across processes and restarts. */

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { STORY_ID_PATTERN } from '../../common/constants';
-import { keyframeReviewSchema, raiseBudgetSchema, shotReviewSchema, STAGES } from '../../common/messages';
+import {
+  CLIP_ATTEMPT_STATES,
+  keyframeReviewSchema,
+  raiseBudgetSchema,
+  shotReviewSchema,
+  STAGES,
+} from '../../common/messages';
 import { storySpecSchema } from '../../common/story';
 import { MAX_REVIEW_LINK_TTL_SECONDS } from './auth';
 import { ERROR_STATUS, type ApiErrorCode } from './errors';
@@ -92,6 +98,24 @@ export const costProgressSchema = z.object({
 
 const generationState = z.enum(['pending', 'generating', 'ready', 'failed']);
 
+/** Every generation a story paid for. */
+const paidSchema = z
+  .array(
+    z.object({ generationId: z.string(), what: z.string(), credits: z.number(), refunded: z.boolean().optional() })
+  )
+  .optional()
+  .describe('Every generation the story paid for; refunded ones with 0 credits');
+
+/** The small answer of a review update. */
+export const reviewAckSchema = z.object({
+  storyId: z.string(),
+  what: z.enum(['keyframes', 'shot']),
+  shot: count.optional(),
+  round: count.optional(),
+  stage: z.enum(STAGES),
+  duplicate: z.boolean().describe('True when this Idempotency-Key had been applied before: nothing was applied again'),
+});
+
 /** Progress of a story as the API shows it: files as URLs (server paths are not exposed). */
 export const storyProgressSchema = z.object({
   storyId: z.string(),
@@ -128,20 +152,12 @@ export const storyProgressSchema = z.object({
         z.object({
           attempt: count,
           generationId: z.string().optional(),
-          state: z.enum([
-            'waiting-for-slot',
-            'submitted',
-            'dreaming',
-            'completed',
-            'failed',
-            'rejected',
-            'approved',
-            'cancelled',
-          ]),
+          state: z.enum(CLIP_ATTEMPT_STATES),
           credits: z.number(),
           failureReason: z.string().optional(),
           feedback: z.string().optional(),
           clip: assetSchema.optional(),
+          duplicates: z.array(z.string()).optional(),
         })
       ),
     })
@@ -152,6 +168,8 @@ export const storyProgressSchema = z.object({
     .object({ video: assetSchema, poster: assetSchema, storyboard: assetSchema, durationSeconds: z.number() })
     .optional(),
   error: z.string().optional(),
+  paid: paidSchema,
+  review: reviewAckSchema.optional().describe('The acknowledgement of the review just applied (review routes only)'),
   links: storyLinksSchema,
 });
 
@@ -176,6 +194,7 @@ export const storyResultSchema = z.object({
   keyframes: z.array(z.object({ boundary: count, picked: count.optional(), images: z.array(url) })),
   credits: z.number(),
   dollars: z.number(),
+  paid: paidSchema,
   error: z.string().optional(),
 });
 

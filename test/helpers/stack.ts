@@ -59,7 +59,14 @@ export async function startTestStack(
   const address = options.temporal?.address ?? process.env.TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: integration tests need the jest global setup');
   const lumaKey = `test-key-${randomUUID().slice(0, 8)}`;
-  const emulator = await startEmulator({ port: 0, keys: [lumaKey], latencyMs: 200, ...options.emulator });
+  const emulator = await startEmulator({
+    port: 0,
+    keys: [lumaKey],
+    latencyMs: 200,
+    createsPerMinute: 1000,
+    imageCreatesPerMinute: 1000,
+    ...options.emulator,
+  });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reelflow-test-'));
   const port = await freePort();
   const env: Record<string, string> = {
@@ -72,6 +79,9 @@ export async function startTestStack(
     REELFLOW_TASK_QUEUE_PREFIX: `t-${randomUUID().slice(0, 8)}`,
     REELFLOW_SHUTDOWN_GRACE_MS: '1000',
     REELFLOW_ALLOW_PRIVATE_INPUTS: 'true',
+    // Per-minute limits are tested where they matter; elsewhere they would only make a test file wait.
+    LUMA_CREATES_PER_MINUTE: '1000',
+    LUMA_IMAGE_CREATES_PER_MINUTE: '1000',
     ...options.env,
   };
   const config = loadConfig(env);

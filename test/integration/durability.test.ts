@@ -1,37 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { clearFaults, getStats, setFaults } from '../../emulator/admin';
+import { expectPaidOnceAndCounted } from '../helpers/ledger';
+import { killed, spawnWorker } from '../helpers/processes';
 import { smallStory } from '../helpers/stories';
 import { startTestStack, waitForStage, type TestStack } from '../helpers/stack';
-
-const root = path.resolve(__dirname, '../..');
-
-/** A real worker process (`npm run worker`'s entry point) with the stack's settings, so it can be SIGKILLed. */
-function spawnWorker(stack: TestStack, name: string): ChildProcess {
-  const log = createWriteStream(path.join(root, 'test-artifacts', `worker-${name}.log`));
-  const child = spawn(path.join(root, 'node_modules/.bin/tsx'), [path.join(root, 'workers/main.ts')], {
-    cwd: root,
-    env: {
-      ...process.env,
-      ...stack.env,
-      REELFLOW_WORKFLOW_BUNDLE: process.env.TEST_WORKFLOW_BUNDLE,
-      REELFLOW_LOG_LEVEL: 'INFO',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.pipe(log);
-  child.stderr!.pipe(log);
-  return child;
-}
-
-function killed(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 describe('with workers in their own processes', () => {
   let stack: TestStack;
@@ -66,6 +38,7 @@ describe('with workers in their own processes', () => {
     // 3 keyframe images + 2 clips, each created and billed exactly once.
     expect(account.created).toBe(5);
     expect(account.billed).toBe(5);
+    await expectPaidOnceAndCounted(stack, result);
     await killed(second);
   });
 });
@@ -127,5 +100,6 @@ describe('with in-process workers', () => {
     expect(failed[0].failureReason).toBe('Prompt processing failed');
     // A failed generation is refunded, so the story costs what the estimate said.
     expect(result.credits).toBeCloseTo(progress.cost.estimated.credits, 6);
+    await expectPaidOnceAndCounted(stack, result);
   });
 });

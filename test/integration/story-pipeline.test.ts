@@ -5,6 +5,7 @@ import { extractFrame, probeMedia } from '../../activities/ffmpeg';
 import { imageDiff } from '../../activities/images';
 import { getStats } from '../../emulator/admin';
 import type { StoryInputForTests } from '../helpers/stories';
+import { expectPaidOnceAndCounted } from '../helpers/ledger';
 import { smallStory } from '../helpers/stories';
 import { startTestStack, waitForStage, type TestStack } from '../helpers/stack';
 
@@ -57,6 +58,7 @@ test('a 3-shot parallel story finishes after the keyframes are approved, with bo
   }
   expect(result.shots.map((s) => s.attempts)).toEqual([1, 1, 1]);
   expect(result.credits).toBeCloseTo(progress.cost.estimated.credits, 5);
+  await expectPaidOnceAndCounted(stack, result);
   const stats = await getStats(stack.emulator.origin);
   expect(stats.keys[stack.lumaKey].billed).toBe(4 * 2 + 3);
 });

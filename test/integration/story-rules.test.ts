@@ -4,6 +4,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { ReelflowError } from '../../client/reelflow-client';
 import { getStats, setBalance } from '../../emulator/admin';
+import { expectPaidOnceAndCounted } from '../helpers/ledger';
 import { smallStory } from '../helpers/stories';
 import { startTestStack, waitForStage, type TestStack } from '../helpers/stack';
 
@@ -136,6 +137,7 @@ test('a story that waits for budget goes on once the budget is raised', async ()
   const result = await stack.client.result('raise-budget');
   expect(result.status).toBe('completed');
   expect(result.credits).toBeLessThanOrEqual(10);
+  await expectPaidOnceAndCounted(stack, result);
 });
 
 test('cancelling mid-run deletes in-flight generations and keeps what was made', async () => {
@@ -151,8 +153,11 @@ test('cancelling mid-run deletes in-flight generations and keeps what was made',
   for (const file of images) expect(existsSync(file)).toBe(true);
   const inFlight = running.shots.flatMap((s) => s.attempts).find((a) => a.generationId && a.state === 'dreaming')!;
   const stats = await getStats(stack.emulator.origin);
-  const known = stats.keys[stack.lumaKey].generations.map((g) => g.id);
-  expect(known).not.toContain(inFlight.generationId);
+  // Stopped at Luma (gone from its API, kept in its ledger as billed) and listed in the result as paid.
+  const stopped = stats.keys[stack.lumaKey].generations.find((g) => g.id === inFlight.generationId);
+  expect(stopped).toMatchObject({ deleted: true, refunded: false });
+  expect(result.paid?.map((p) => p.generationId)).toContain(inFlight.generationId);
+  await expectPaidOnceAndCounted(stack, result);
   const progress = await stack.client.progress('cancel-me');
   expect(progress.stage).toBe('cancelled');
 });

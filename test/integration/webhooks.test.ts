@@ -51,7 +51,24 @@ test('story events arrive in order, signed, and a receiver that fails twice stil
   expect(received.map((r) => r.event.type)).toEqual(['story.needs-review', 'story.completed']);
   expect(received.every((r) => r.signatureValid)).toBe(true);
   expect(received[0].event).toMatchObject({ storyId: 'webhooks-1', review: { what: 'keyframes' } });
-  expect(received[1].event.video).toMatch(/\/assets\/webhooks-1\/output\/story\.mp4$/);
+  expect(received[1].event.video).toMatch(/\/assets\/webhooks-1\/run-[0-9a-f]{8}\/output\/story\.mp4$/);
   expect(new Set(received.map((r) => r.event.id)).size).toBe(2);
   expect(attempts).toBe(4);
+});
+
+test('a receiver that is down never holds the story open; the outbox delivers in order once it is back', async () => {
+  received.length = 0;
+  failuresLeft = Number.POSITIVE_INFINITY;
+  await stack.client.start(smallStory({ shots: 1, review: { keyframes: false }, transition: { crossfade: 0 } }), {
+    storyId: 'webhooks-down',
+  });
+  // The story is done as soon as its video is: nobody has taken a single event yet.
+  expect((await stack.client.result('webhooks-down')).status).toBe('completed');
+  expect(received).toHaveLength(0);
+  const outbox = stack.temporal.workflow.getHandle('webhooks-down-webhooks');
+  expect((await outbox.describe()).status.name).toBe('RUNNING');
+
+  failuresLeft = 0;
+  expect(await outbox.result()).toEqual({ delivered: 1, dropped: 0 });
+  expect(received.map((r) => `${r.event.storyId} ${r.event.type}`)).toEqual(['webhooks-down story.completed']);
 });

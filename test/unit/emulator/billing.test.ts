@@ -7,7 +7,7 @@ let server: TestServer;
 
 beforeAll(async () => {
   [emulator, server] = await Promise.all([
-    startEmulator({ port: 0, keys: ['bill-key', 'cap-key', 'frames-key'], concurrency: 2 }),
+    startEmulator({ port: 0, keys: ['bill-key', 'cap-key', 'frames-key'], concurrency: 2, imageConcurrency: 2 }),
     startTestServer(),
   ]);
   server.serve('/not-a-picture.png', Buffer.from('this is text, not a PNG'), 'image/png');
@@ -59,7 +59,7 @@ describe('concurrency cap', () => {
     const err = await rejection(client.generations.image.create({ prompt: 'one too many', model: 'photon-1' }));
     expect(err).toBeInstanceOf(LumaAI.RateLimitError);
     expect(err.headers?.['retry-after']).toBe('1');
-    expect(detailOf(err)).toMatch(/in flight/);
+    expect(detailOf(err)).toMatch(/image generations in flight: 2 of 2/);
     expect((await client.credits.get()).credit_balance).toBe(balance);
     const stats = (await getStats(emulator.origin)).keys['cap-key'];
     expect(stats).toMatchObject({ created: 2, billed: 2, inFlight: 2, maxInFlight: 2 });

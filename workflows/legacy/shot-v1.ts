@@ -11,14 +11,17 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LumaActivities, MediaActivities } from '../activities';
-import { generationKey } from '../common/constants';
-import { FailureType, isRefusal } from '../common/failures';
-import type { AssetRef, ClipAttempt, ShotProgress } from '../common/messages';
-import type { AspectRatio, Resolution, VideoModel } from '../common/story';
-import type { TaskQueues } from '../common/task-queues';
-import { releaseSlot, shotUpdated, slotGranted } from './messages';
-import { lumaActivityOptions, lumaPollOptions, mediaActivityOptions } from './activity-options';
+import type {
+  LumaActivitiesV1 as LumaActivities,
+  MediaActivitiesV1 as MediaActivities,
+  TaskQueuesV1 as TaskQueues,
+} from './types-v1';
+import { generationKey } from '../../common/constants';
+import { FailureType, isRefusal } from '../../common/failures';
+import type { AssetRef, ClipAttempt, ShotProgress } from '../../common/messages';
+import type { AspectRatio, Resolution, VideoModel } from '../../common/story';
+import { releaseSlot, shotUpdated, slotGranted } from './messages-v1';
+import { lumaActivityOptions, lumaPollOptions, mediaActivityOptions } from './activity-options-v1';
 
 /** Input of one take of one shot. */
 export interface ShotWorkflowInput {

@@ -1,3 +1,6 @@
+// Frozen: the story workflow as it ran before the `reelflow-v2` patch. Runs only for stories whose history has no
+// v2 marker (started before the upgrade), so their replay and completion stay exact. Do not edit; delete with the
+// other files of legacy/ once no such story runs (docs/operations.md).
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -11,12 +14,18 @@ import {
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { LumaActivities, MediaActivities, WebhookActivities } from '../activities';
-import type { WebhookEvent } from '../activities/webhooks';
-import { generationKey, SEARCH_ATTRIBUTES, shotWorkflowId } from '../common/constants';
-import { FailureType, isRefusal } from '../common/failures';
-import { durationMs } from '../common/duration';
-import { frameSize } from '../common/frame-size';
+import type {
+  LumaActivitiesV1 as LumaActivities,
+  LumaActivitiesV1 as WebhookActivities,
+  MediaActivitiesV1 as MediaActivities,
+  StoryWorkflowInputV1 as StoryWorkflowInput,
+  WebhookEventV1 as WebhookEvent,
+} from './types-v1';
+import { gateWorkflowIdV1 as gateWorkflowId } from './types-v1';
+import { generationKey, SEARCH_ATTRIBUTES, shotWorkflowId } from '../../common/constants';
+import { FailureType, isRefusal } from '../../common/failures';
+import { durationMs } from '../../common/duration';
+import { frameSize } from '../../common/frame-size';
 import {
   keyframeReviewSchema,
   raiseBudgetSchema,
@@ -32,13 +41,16 @@ import {
   type Stage,
   type StoryProgress,
   type StoryResult,
-  type StoryWorkflowInput,
-} from '../common/messages';
-import { estimateStory, imageCredits, roundMoney, videoCredits } from '../common/pricing';
-import { composeShotPrompt, keyframePrompt, parseWith, ValidationError } from '../common/story';
-import { gateWorkflowId } from '../common/task-queues';
-import { lumaActivityOptions, lumaPollOptions, mediaActivityOptions, webhookActivityOptions } from './activity-options';
-import { mapWithLimit } from './concurrency';
+} from '../../common/messages';
+import { estimateStory, imageCredits, roundMoney, videoCredits } from '../../common/pricing';
+import { composeShotPrompt, keyframePrompt, parseWith, ValidationError } from '../../common/story';
+import {
+  lumaActivityOptions,
+  lumaPollOptions,
+  mediaActivityOptions,
+  webhookActivityOptions,
+} from './activity-options-v1';
+import { mapWithLimit } from '../concurrency';
 import {
   progress,
   raiseBudget,
@@ -47,8 +59,8 @@ import {
   reviewShot,
   reviewShotSignal,
   shotUpdated,
-} from './messages';
-import { shotWorkflow } from './shot';
+} from './messages-v1';
+import { shotWorkflow } from './shot-v1';
 
 /** Keyframe images generated at once per story; Luma allows 40 image generations in flight per account. */
 const KEYFRAME_CONCURRENCY = 8;
@@ -59,7 +71,7 @@ const KEYFRAME_ATTEMPTS = 3;
  * A story from boundary keyframes through human review and start/end-frame clips to one stitched MP4.
  * Fails with an ApplicationFailure whose details hold the result so far (every paid asset is listed there).
  */
-export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryResult> {
+export async function storyWorkflowV1(input: StoryWorkflowInput): Promise<StoryResult> {
   const { storyId, spec, queues, prices } = input;
   const { width, height } = frameSize(spec.aspectRatio, spec.resolution);
   const gateId = gateWorkflowId(queues.prefix);

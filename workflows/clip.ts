@@ -1,0 +1,214 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { IoActivities, MediaActivities } from '../activities';
+import { FailureType, isRefusal } from '../common/failures';
+import type { AssetRef, ClipAttempt, PaidGeneration } from '../common/messages';
+import type { AspectRatio, Resolution, VideoModel } from '../common/story';
+import type { TaskQueues } from '../common/task-queues';
+import { ioOptions, mediaOptions, submitOptions, sweepOptions } from './activity-options';
+import { asCancellation, cancelledWorkflow } from './cancelled';
+import { awaitGeneration, type GenerationOutcome } from './generation';
+import { attemptUpdated } from './messages';
+import { paidFromSweep } from './paid';
+import { createSlotKeeper, type GateRef } from './slots';
+
+/** Input of one paid attempt at one shot's clip. */
+export interface ClipWorkflowInput {
+  storyId: string;
+  /** 0-based shot index. */
+  shot: number;
+  /** 1-based attempt number of this shot. */
+  attempt: number;
+  /** Idempotency key of this attempt's generation. */
+  key: string;
+  /** Epoch ms before which no generation of this key can exist. */
+  sinceMs: number;
+  prompt: string;
+  model: VideoModel;
+  aspectRatio: AspectRatio;
+  resolution: Resolution;
+  durationSeconds: number;
+  width: number;
+  height: number;
+  frame0: AssetRef;
+  frame1?: AssetRef;
+  /** Where the clip goes inside the story's asset folder. */
+  assetName: string;
+  generationTimeoutMs: number;
+  creditsPerAttempt: number;
+  queues: TaskQueues;
+  gate: GateRef;
+  pollWindowMs?: number;
+  gateRecheckMs?: number;
+}
+
+/** What one attempt ended with. */
+export interface ClipWorkflowResult {
+  attempt: ClipAttempt;
+  /** Every generation this attempt paid for (its own and any duplicate of its key). */
+  paid: PaidGeneration[];
+  /** The provider refused the content: another attempt with the same prompt and frames cannot help. */
+  refused: boolean;
+}
+
+/**
+ * One paid attempt at a shot's clip: a provider slot, one create for its key, a wait bounded by the story's
+ * generation timeout, the clip downloaded and checked. Reports each change to the story; on cancel it stops its
+ * generation (or finds the one a cancelled create left behind) so nothing paid goes untracked.
+ */
+export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkflowResult> {
+  const info = workflowInfo();
+  const slots = createSlotKeeper({ gate: input.gate, queues: input.queues, recheckMs: input.gateRecheckMs });
+  const submitter = proxyActivities<IoActivities>(submitOptions(input.queues));
+  const io = proxyActivities<IoActivities>(ioOptions(input.queues));
+  const sweeper = proxyActivities<IoActivities>(sweepOptions(input.queues));
+  const media = proxyActivities<MediaActivities>(mediaOptions(input.queues));
+  const what = `shot ${input.shot + 1} attempt ${input.attempt}`;
+  const attempt: ClipAttempt = { attempt: input.attempt, state: 'waiting-for-slot', credits: 0 };
+  const paid: PaidGeneration[] = [];
+  let submitting = false;
+  let landed = false;
+  const report = () => reportToStory(input.shot, attempt, paid);
+
+  try {
+    let outcome: GenerationOutcome | undefined;
+    await slots.withSlots('video', 1, `attempt-${input.attempt}`, async () => {
+      submitting = true;
+      const submitted = await submitter.submitVideoGeneration({
+        key: input.key,
+        sinceMs: input.sinceMs,
+        // A reset or restarted run may find the create of the run before it.
+        reconcile: info.runId !== info.firstExecutionRunId,
+        prompt: input.prompt,
+        model: input.model,
+        aspectRatio: input.aspectRatio,
+        resolution: input.resolution,
+        durationSeconds: input.durationSeconds,
+        frame0Url: input.frame0.url,
+        frame1Url: input.frame1?.url,
+      });
+      submitting = false;
+      Object.assign(attempt, {
+        generationId: submitted.generationId,
+        state: 'dreaming',
+        credits: input.creditsPerAttempt,
+      });
+      paid.push({ generationId: submitted.generationId, what, credits: input.creditsPerAttempt });
+      for (const id of submitted.duplicates) {
+        paid.push({ generationId: id, what: `${what} (duplicate, deleted)`, credits: input.creditsPerAttempt });
+      }
+      if (submitted.duplicates.length) attempt.duplicates = submitted.duplicates;
+      await report();
+      outcome = await awaitOrGiveUp(input, submitted.generationId);
+      if (outcome.state === 'timed-out') {
+        // Nobody will collect it: stop it at the provider (paid for all the same) before the slot is given back.
+        await io.deleteGeneration({ generationId: submitted.generationId });
+      }
+      landed = true;
+    });
+    return await finish(outcome!);
+  } catch (err) {
+    if (cancelledWorkflow(err)) {
+      await CancellationScope.nonCancellable(async () => {
+        if (attempt.generationId && !landed) await io.deleteGeneration({ generationId: attempt.generationId });
+        if (!attempt.generationId && submitting) {
+          const found = await sweeper.sweepGenerations({ keyPrefix: input.key, sinceMs: input.sinceMs });
+          paid.push(
+            ...paidFromSweep(
+              found,
+              () => what,
+              () => input.creditsPerAttempt
+            )
+          );
+          attempt.generationId = found[0]?.generationId;
+          attempt.credits = paid.reduce((sum, p) => sum + p.credits, 0);
+        }
+        attempt.state = 'cancelled';
+        await report();
+      });
+      throw asCancellation(err);
+    }
+    attempt.state = 'failed';
+    attempt.failureReason ??= messageOf(err);
+    await report();
+    throw err;
+  }
+
+  async function finish(outcome: GenerationOutcome): Promise<ClipWorkflowResult> {
+    let refused = false;
+    if (outcome.state === 'completed') {
+      try {
+        attempt.clip = await media.ingestClip({
+          storyId: input.storyId,
+          name: input.assetName,
+          url: outcome.assetUrl!,
+          expected: { durationSeconds: input.durationSeconds, width: input.width, height: input.height },
+        });
+        attempt.state = 'completed';
+      } catch (err) {
+        // A clip that is not what was asked is a failed (paid) attempt; any other trouble must not buy another one.
+        const mismatch =
+          err instanceof ActivityFailure &&
+          err.cause instanceof ApplicationFailure &&
+          err.cause.type === FailureType.MediaCheckFailed;
+        if (!mismatch) throw err;
+        Object.assign(attempt, { state: 'failed', failureReason: `clip check failed: ${messageOf(err)}` });
+      }
+    } else if (outcome.state === 'failed') {
+      // Failed generations are refunded; the attempt is listed with 0 credits.
+      Object.assign(attempt, { state: 'failed', credits: 0, failureReason: outcome.failureReason });
+      for (const p of paid)
+        if (p.generationId === outcome.generationId) Object.assign(p, { credits: 0, refunded: true });
+      refused = isRefusal(outcome.failureReason);
+    } else if (outcome.state === 'timed-out') {
+      const reason = `no result within the story's generation timeout; the generation was stopped`;
+      Object.assign(attempt, { state: 'timed-out', failureReason: reason });
+    } else {
+      Object.assign(attempt, {
+        state: 'failed',
+        failureReason: `Luma no longer knows generation ${outcome.generationId}`,
+      });
+    }
+    await report();
+    log.info('clip attempt ended', { shot: input.shot, attempt: input.attempt, state: attempt.state });
+    return { attempt, paid, refused };
+  }
+}
+
+/** Waits for the generation; polling that keeps failing past the time left counts as the timeout. */
+async function awaitOrGiveUp(input: ClipWorkflowInput, generationId: string): Promise<GenerationOutcome> {
+  const deadlineMs = Date.now() + input.generationTimeoutMs;
+  try {
+    return await awaitGeneration({ queues: input.queues, generationId, deadlineMs, windowMs: input.pollWindowMs });
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    log.warn('could not read the generation until the timeout', { generationId, error: messageOf(err) });
+    return { generationId, state: 'timed-out' };
+  }
+}
+
+async function reportToStory(shot: number, attempt: ClipAttempt, paid: PaidGeneration[]): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  try {
+    await getExternalWorkflowHandle(parent.workflowId).signal(attemptUpdated, { shot, attempt: { ...attempt }, paid });
+  } catch (err) {
+    log.warn('could not report the attempt to its story', { error: messageOf(err) });
+  }
+}
+
+/** The innermost message of a wrapped failure. */
+export function messageOf(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof Error && (current as { cause?: unknown }).cause instanceof Error) {
+    current = (current as { cause: Error }).cause;
+  }
+  return current instanceof Error ? current.message : String(current);
+}

@@ -1,0 +1,33 @@
+import { proxyActivities } from '@temporalio/workflow';
+import type { PollActivities } from '../activities';
+import type { PollResult } from '../common/generations';
+import type { TaskQueues } from '../common/task-queues';
+import { pollOptions } from './activity-options';
+
+/** Default longest single polling activity; the wait as a whole is bounded by the story's generation timeout. */
+export const DEFAULT_POLL_WINDOW_MS = 10 * 60_000;
+
+/** How a wait for a generation ended: its final state, or the story's generation timeout. */
+export type GenerationOutcome = PollResult | { generationId: string; state: 'timed-out' };
+
+/**
+ * Waits for a generation to complete or fail, one bounded polling activity after another, until `deadlineMs`
+ * (workflow clock). An hour in Luma's queue is a few windows, never a timed-out activity with the clip paid for.
+ */
+export async function awaitGeneration(options: {
+  queues: TaskQueues;
+  generationId: string;
+  deadlineMs: number;
+  windowMs?: number;
+}): Promise<GenerationOutcome> {
+  const window = options.windowMs ?? DEFAULT_POLL_WINDOW_MS;
+  for (;;) {
+    const remaining = options.deadlineMs - Date.now();
+    if (remaining <= 0) return { generationId: options.generationId, state: 'timed-out' };
+    const windowMs = Math.max(1000, Math.min(window, remaining));
+    // Per call, so the activity's own schedule-to-close follows the time left.
+    const poll = proxyActivities<PollActivities>(pollOptions(options.queues, windowMs, remaining));
+    const result = await poll.pollGeneration({ generationId: options.generationId, windowMs });
+    if (result.state === 'completed' || result.state === 'failed' || result.state === 'missing') return result;
+  }
+}

@@ -1,0 +1,196 @@
+import { CancellationScope, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { IoActivities, MediaActivities } from '../activities';
+import { asCancellation, cancelledWorkflow } from './cancelled';
+import { isRefusal } from '../common/failures';
+import type { KeyframeVariation, PaidGeneration } from '../common/messages';
+import type { AspectRatio, ImageModel } from '../common/story';
+import type { TaskQueues } from '../common/task-queues';
+import { ioOptions, mediaOptions, submitOptions } from './activity-options';
+import { mapWithLimit } from './concurrency';
+import { awaitGeneration, type GenerationOutcome } from './generation';
+import { keyframesUpdated, type KeyframesUpdate } from './messages';
+import { createSlotKeeper, type GateRef } from './slots';
+
+/** One keyframe variation to make: generated from `prompt`, or imported from `supplied` (a path or URL). */
+export interface KeyframeJob {
+  boundary: number;
+  variation: number;
+  prompt: string;
+  supplied?: string;
+}
+
+/** Input of one round of keyframe images. */
+export interface KeyframesWorkflowInput {
+  storyId: string;
+  /** Key of every generation of this round starts with it: `<prefix>/b<boundary>/v<variation>/a<attempt>`. */
+  keyPrefix: string;
+  sinceMs: number;
+  jobs: KeyframeJob[];
+  imageModel: ImageModel;
+  aspectRatio: AspectRatio;
+  width: number;
+  height: number;
+  /** Folder of the keyframes inside the story's asset folder. */
+  assetPrefix: string;
+  creditsPerImage: number;
+  generationTimeoutMs: number;
+  /** Images generated at once (one gate permit covers a batch). */
+  batchSize: number;
+  /** Paid tries per variation when generations fail for reasons a new try can fix. */
+  attemptsPerVariation: number;
+  queues: TaskQueues;
+  gate: GateRef;
+  pollWindowMs?: number;
+  gateRecheckMs?: number;
+}
+
+/** What a round made: every variation's final state and every generation paid for. */
+export interface KeyframesWorkflowResult {
+  variations: Array<KeyframeVariation & { boundary: number }>;
+  paid: PaidGeneration[];
+}
+
+type Variation = KeyframeVariation & { boundary: number };
+
+/**
+ * One round of boundary keyframes: supplied images are imported; generated ones are made in batches, each batch under
+ * one permit of the provider gate's image family, so bursts of stories stay inside the account's limits.
+ */
+export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<KeyframesWorkflowResult> {
+  const slots = createSlotKeeper({ gate: input.gate, queues: input.queues, recheckMs: input.gateRecheckMs });
+  const submitter = proxyActivities<IoActivities>(submitOptions(input.queues));
+  const io = proxyActivities<IoActivities>(ioOptions(input.queues));
+  const media = proxyActivities<MediaActivities>(mediaOptions(input.queues));
+  const variations = new Map<KeyframeJob, Variation>(
+    input.jobs.map((job) => [
+      job,
+      {
+        boundary: job.boundary,
+        index: job.variation,
+        state: 'pending',
+        credits: 0,
+        supplied: job.supplied ? true : undefined,
+      },
+    ])
+  );
+  const allPaid: PaidGeneration[] = [];
+  const inFlight = new Set<string>();
+  const report = (changed: Variation[], paid: PaidGeneration[]) => reportToStory({ variations: changed, paid });
+
+  const importSupplied = async (job: KeyframeJob) => {
+    const v = variations.get(job)!;
+    const ref = await media.ingestKeyframe({
+      storyId: input.storyId,
+      name: `${input.assetPrefix}/b${job.boundary}-supplied.png`,
+      source: { supplied: job.supplied! },
+      width: input.width,
+      height: input.height,
+    });
+    Object.assign(v, ref, { state: 'ready' });
+  };
+
+  const generate = async (
+    job: KeyframeJob,
+    attempt: number
+  ): Promise<GenerationOutcome & { paid: PaidGeneration[] }> => {
+    const v = variations.get(job)!;
+    v.state = 'generating';
+    const submitted = await submitter.submitImageGeneration({
+      key: `${input.keyPrefix}/b${job.boundary}/v${job.variation}/a${attempt}`,
+      sinceMs: input.sinceMs,
+      reconcile: workflowInfo().runId !== workflowInfo().firstExecutionRunId,
+      prompt: job.prompt,
+      model: input.imageModel,
+      aspectRatio: input.aspectRatio,
+    });
+    v.generationId = submitted.generationId;
+    const what = `keyframe ${job.boundary} variation ${job.variation}`;
+    const paid = [submitted.generationId, ...submitted.duplicates].map((generationId, i) => ({
+      generationId,
+      what: i === 0 ? what : `${what} (duplicate, deleted)`,
+      credits: input.creditsPerImage,
+    }));
+    inFlight.add(submitted.generationId);
+    const outcome = await awaitGeneration({
+      queues: input.queues,
+      generationId: submitted.generationId,
+      deadlineMs: Date.now() + input.generationTimeoutMs,
+      windowMs: input.pollWindowMs,
+    });
+    if (outcome.state === 'timed-out') await io.deleteGeneration({ generationId: submitted.generationId });
+    inFlight.delete(submitted.generationId);
+    if (outcome.state === 'failed') Object.assign(paid[0], { credits: 0, refunded: true });
+    return { ...outcome, paid };
+  };
+
+  try {
+    const supplied = input.jobs.filter((j) => j.supplied);
+    await mapWithLimit(supplied, input.batchSize, importSupplied);
+    if (supplied.length)
+      await report(
+        supplied.map((j) => variations.get(j)!),
+        []
+      );
+
+    let queue = input.jobs.filter((j) => !j.supplied).map((job) => ({ job, attempt: 1 }));
+    for (let batchNo = 1; queue.length > 0; batchNo++) {
+      let batch = queue.slice(0, input.batchSize);
+      const outcomes = await slots.withSlots('image', batch.length, `batch-${batchNo}`, (granted) => {
+        // The gate may cover fewer images than asked (a small image cap): the rest wait for the next batch.
+        batch = batch.slice(0, granted);
+        return Promise.all(batch.map(({ job, attempt }) => generate(job, attempt)));
+      });
+      queue = queue.slice(batch.length);
+      const paid = outcomes.flatMap((o) => o.paid);
+      allPaid.push(...paid);
+      await Promise.all(
+        batch.map(async ({ job, attempt }, i) => {
+          const v = variations.get(job)!;
+          const outcome = outcomes[i];
+          v.credits = outcome.paid[0].credits;
+          if (outcome.state === 'completed') {
+            const ref = await media.ingestKeyframe({
+              storyId: input.storyId,
+              name: `${input.assetPrefix}/b${job.boundary}-v${job.variation}.png`,
+              source: { providerUrl: outcome.assetUrl! },
+              width: input.width,
+              height: input.height,
+            });
+            Object.assign(v, ref, { state: 'ready', error: undefined });
+            return;
+          }
+          v.error =
+            outcome.state === 'timed-out' ? 'no result within the generation timeout' : (outcome.failureReason ?? '');
+          const retry = attempt < input.attemptsPerVariation && !(outcome.state === 'failed' && isRefusal(v.error));
+          if (retry) queue.push({ job, attempt: attempt + 1 });
+          else v.state = 'failed';
+        })
+      );
+      await report(
+        batch.map(({ job }) => variations.get(job)!),
+        paid
+      );
+    }
+    return { variations: [...variations.values()], paid: allPaid };
+  } catch (err) {
+    if (cancelledWorkflow(err)) {
+      // Stop what is still dreaming; the story sweeps its keys afterwards for creates still on the wire.
+      await CancellationScope.nonCancellable(async () => {
+        await Promise.all([...inFlight].map((generationId) => io.deleteGeneration({ generationId })));
+      });
+      throw asCancellation(err);
+    }
+    log.warn('keyframe round ended early', { storyId: input.storyId, error: String(err) });
+    throw err;
+  }
+}
+
+async function reportToStory(update: KeyframesUpdate): Promise<void> {
+  const parent = workflowInfo().parent;
+  if (!parent) return;
+  try {
+    await getExternalWorkflowHandle(parent.workflowId).signal(keyframesUpdated, update);
+  } catch (err) {
+    log.warn('could not report keyframes to the story', { error: String(err) });
+  }
+}

@@ -1,0 +1,48 @@
+import { allHandlersFinished, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { IoActivities } from '../activities';
+import type { WebhookEvent } from '../activities/webhooks';
+import type { TaskQueues } from '../common/task-queues';
+import { webhookOptions } from './activity-options';
+import { enqueueEvent } from './messages';
+
+/** Input of a story's webhook outbox: the events known when it starts. */
+export interface OutboxInput {
+  storyId: string;
+  events: WebhookEvent[];
+  queues: TaskQueues;
+}
+
+const TERMINAL = new Set<WebhookEvent['type']>(['story.completed', 'story.failed', 'story.cancelled']);
+/** An outbox whose story went quiet this long without ending (e.g. terminated) closes. */
+const IDLE_LIMIT = '30 days';
+
+/**
+ * Delivers one story's webhook events in order, each retried for a day, outliving the story: the story finishes when
+ * its video is ready, not when receivers answer. Started by the story as an abandoned child; closes after the story's
+ * last event.
+ */
+export async function webhookOutboxWorkflow(input: OutboxInput): Promise<{ delivered: number; dropped: number }> {
+  const queue = [...input.events];
+  setHandler(enqueueEvent, (event) => void queue.push(event));
+  const hooks = proxyActivities<IoActivities>(webhookOptions(input.queues));
+  let delivered = 0;
+  let dropped = 0;
+  for (;;) {
+    if (!(await condition(() => queue.length > 0, IDLE_LIMIT))) break;
+    const event = queue.shift()!;
+    try {
+      await hooks.notifyWebhooks(event);
+      delivered++;
+    } catch (err) {
+      dropped++;
+      log.warn('webhook event not delivered within a day; dropped', {
+        storyId: input.storyId,
+        id: event.id,
+        error: String(err),
+      });
+    }
+    if (TERMINAL.has(event.type) && queue.length === 0) break;
+  }
+  await condition(allHandlersFinished);
+  return { delivered, dropped };
+}

@@ -1,0 +1,101 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  log,
+  proxyActivities,
+} from '@temporalio/workflow';
+import type { IoActivities } from '../../activities';
+import { resultFromProgress, type StoryProgress, type StoryResult } from '../../common/messages';
+import { generationCredits } from '../../common/pricing';
+import { sweepOptions } from '../activity-options';
+import { asCancellation } from '../cancelled';
+import { paidFromSweep } from '../paid';
+import { recordPaid } from './budget';
+import type { Notifier } from './notifications';
+import { setStage, type StoryRun } from './run';
+
+/** What the story made and paid for so far. */
+export function resultOf(run: StoryRun): StoryResult {
+  return resultFromProgress(progressOf(run));
+}
+
+/** The progress a caller sees: the story's state with every paid generation listed. */
+export function progressOf(run: StoryRun): StoryProgress {
+  return { ...run.state.progress, paid: Object.values(run.state.ledger) };
+}
+
+/**
+ * Ends a cancelled story: its children have stopped their generations; a sweep of the story's keys stops and
+ * records anything still in flight (a create whose answer never came), so nothing paid goes untracked.
+ */
+export async function closeCancelled(run: StoryRun, notifier: Notifier, err: unknown): Promise<never> {
+  await CancellationScope.nonCancellable(async () => {
+    await sweepStory(run);
+    for (const s of run.state.progress.shots) if (s.state !== 'done') s.state = 'cancelled';
+    setStage(run, 'cancelled');
+    notifier.notify('story.cancelled');
+    await notifier.flushed();
+  });
+  throw asCancellation(err);
+}
+
+/**
+ * Ends a failed story: sweeps its keys like a cancel, then fails the workflow (Failed in the Web UI) with the
+ * result so far, every paid asset listed, in the failure's details.
+ */
+export async function closeFailed(run: StoryRun, notifier: Notifier, err: unknown): Promise<never> {
+  const message = describeFailure(err);
+  await CancellationScope.nonCancellable(async () => {
+    await sweepStory(run);
+    run.state.progress.error = message;
+    setStage(run, 'failed');
+    log.warn('story failed', { storyId: run.storyId, error: message });
+    notifier.notify('story.failed', { error: message });
+    await notifier.flushed();
+  });
+  throw ApplicationFailure.create({ type: failureType(err), message, nonRetryable: true, details: [resultOf(run)] });
+}
+
+async function sweepStory(run: StoryRun): Promise<void> {
+  const sweeper = proxyActivities<IoActivities>(sweepOptions(run.queues));
+  try {
+    const found = await sweeper.sweepGenerations({ keyPrefix: run.keyBase, sinceMs: run.state.startedAtMs });
+    recordPaid(
+      run,
+      paidFromSweep(
+        found,
+        (g) => run.state.ledger[g.generationId]?.what ?? describeKey(g.key.slice(run.keyBase.length + 1)),
+        (g) => generationCredits(run.prices, g.price)
+      )
+    );
+  } catch (err) {
+    log.warn('could not sweep the story at the provider', { storyId: run.storyId, error: String(err) });
+  }
+}
+
+/** `kf/b2/v1/a1` → `keyframe 2 variation 1`; `shot/3/a2` → `shot 3 attempt 2`. */
+function describeKey(rest: string): string {
+  const kf = /^kf\/b(\d+)\/v(\d+)/.exec(rest);
+  if (kf) return `keyframe ${kf[1]} variation ${kf[2]}`;
+  const shot = /^shot\/(\d+)\/a(\d+)/.exec(rest);
+  if (shot) return `shot ${shot[1]} attempt ${shot[2]}`;
+  return rest;
+}
+
+/** The innermost failure message: the real reason behind activity and child workflow wrappers. */
+function describeFailure(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) {
+    if (!current.cause) break;
+    current = current.cause;
+  }
+  return current instanceof Error ? current.message : String(current);
+}
+
+function failureType(err: unknown): string {
+  let current: unknown = err;
+  while (current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) current = current.cause;
+  return current instanceof ApplicationFailure && current.type ? current.type : 'StoryFailed';
+}

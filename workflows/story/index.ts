@@ -1,0 +1,71 @@
+import { ContinueAsNew, patched, proxyActivities } from '@temporalio/workflow';
+import type { MediaActivities } from '../../activities';
+import { cancelledWorkflow } from '../cancelled';
+import type { StoryResult, StoryWorkflowInput } from '../../common/messages';
+import { mediaOptions } from '../activity-options';
+import { storyWorkflowV1 } from '../legacy/story-v1';
+import type { StoryWorkflowInputV1 } from '../legacy/types-v1';
+import { ensureBudget } from './budget';
+import { closeCancelled, closeFailed, resultOf } from './closing';
+import { followKeyframeRounds, makeKeyframes } from './keyframes';
+import { createNotifier } from './notifications';
+import { awaitKeyframeApproval, installReviewHandlers } from './review';
+import { setStage, startRun } from './run';
+import { approvedKeyframe, followClipAttempts, runShots } from './shots';
+
+/** Marks stories that run this code; stories started before it replay (and finish) on legacy/story-v1. */
+export const STORY_V2_PATCH = 'reelflow-v2';
+
+/**
+ * A story from boundary keyframes through human review and start/end-frame clips to one stitched MP4. Fails with an
+ * ApplicationFailure whose details hold the result so far (every paid asset is listed there).
+ */
+export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryResult> {
+  if (!patched(STORY_V2_PATCH)) return storyWorkflowV1(input as unknown as StoryWorkflowInputV1);
+  const run = startRun(input);
+  installReviewHandlers(run);
+  followKeyframeRounds(run);
+  followClipAttempts(run);
+  const notifier = createNotifier(run);
+  const media = proxyActivities<MediaActivities>(mediaOptions(run.queues));
+  const { spec, state } = run;
+  try {
+    if (!input.resume) {
+      await ensureBudget(run, state.progress.cost.estimated.credits, 'the story (estimate)');
+      await makeKeyframes(
+        run,
+        state.progress.keyframes.map((k) => k.boundary)
+      );
+    }
+    if (spec.review.keyframes) await awaitKeyframeApproval(run, notifier, (b) => makeKeyframes(run, b));
+    setStage(run, 'shots');
+    const clips = await runShots(run, notifier);
+    setStage(run, 'stitching');
+    state.progress.output = await media.renderStory({
+      storyId: run.storyId,
+      outputDir: `${run.assetBase}/output`,
+      clips: clips.map((c) => c.path),
+      crossfadeSeconds: spec.transition.crossfade,
+      audio: spec.audio,
+      keyframes: state.progress.keyframes.map((k) => ({
+        path: approvedKeyframe(run, k.boundary).path,
+        label: boundaryLabel(k.boundary, spec.shots.length),
+      })),
+    });
+    setStage(run, 'completed');
+    notifier.notify('story.completed', { video: state.progress.output.video.url });
+    await notifier.flushed();
+    return resultOf(run);
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    if (cancelledWorkflow(err)) return closeCancelled(run, notifier, err);
+    return closeFailed(run, notifier, err);
+  }
+}
+
+/** Caption of a boundary in the storyboard. */
+function boundaryLabel(b: number, shots: number): string {
+  if (b === 0) return 'start of shot 1';
+  if (b === shots) return `end of shot ${shots}`;
+  return `shot ${b} → ${b + 1}`;
+}
