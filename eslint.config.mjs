@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
@@ -33,9 +34,66 @@ const nodeBuiltins = [
   'zlib',
 ];
 
+// Where code runs decides what it may import (README, "Where each folder runs"). Each zone: files under `target`
+// may not import from the folders in `from`.
+const RUNTIME_FOLDERS = [
+  'common',
+  'config',
+  'workflows',
+  'activities',
+  'workers',
+  'client',
+  'server',
+  'cli',
+  'dev',
+  'emulator',
+];
+const mayNotImport = {
+  common: {
+    from: RUNTIME_FOLDERS.filter((f) => f !== 'common'),
+    why: 'common/ is pure contracts shared by every process',
+  },
+  config: {
+    from: ['workflows', 'activities', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
+    why: 'config/ is read by every process and depends on common/ alone',
+  },
+  workflows: {
+    from: ['config', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
+    why: 'workflows/ run in the deterministic sandbox; they see activities as types only',
+  },
+  activities: {
+    from: ['workflows', 'config', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
+    why: 'activities/ get everything they need as dependencies (createActivities); contracts are in common/',
+  },
+  workers: {
+    from: ['client', 'server', 'cli', 'dev', 'emulator'],
+    why: 'workers/ run workflows and activities and nothing else',
+  },
+  client: {
+    from: ['activities', 'workers', 'server', 'cli', 'dev', 'emulator'],
+    why: 'client/ is the library a backend imports: Temporal messages and contracts only',
+  },
+  server: {
+    from: ['workflows', 'activities', 'workers', 'cli', 'dev', 'emulator'],
+    why: 'server/ talks to stories through client/',
+  },
+  cli: {
+    from: ['workflows', 'activities', 'workers', 'server', 'dev', 'emulator'],
+    why: 'cli/ talks to stories through client/',
+  },
+  emulator: {
+    from: ['config', 'workflows', 'activities', 'workers', 'client', 'server', 'cli', 'dev'],
+    why: 'emulator/ is the provider stand-in, its own small world',
+  },
+  bench: { from: ['emulator'], why: 'only dev/ (and tests) may start the emulator' },
+};
+const boundaryZones = Object.entries(mayNotImport).flatMap(([target, { from, why }]) =>
+  from.map((f) => ({ target: `./${target}`, from: `./${f}`, message: `${target}/ may not import ${f}/: ${why}.` }))
+);
+
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', '.reelflow/**', 'out/**', 'test-artifacts/**', 'client/review-page/dist/**', 'bin/**'],
+    ignores: ['node_modules/**', '.reelflow/**', 'out/**', 'test-artifacts/**', 'server/review-page/dist/**', 'bin/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -56,7 +114,11 @@ export default tseslint.config(
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js', '.cjs'] } } },
     rules: {
+      'import-x/no-restricted-paths': ['error', { zones: boundaryZones }],
+      'import-x/no-cycle': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

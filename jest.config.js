@@ -13,6 +13,13 @@ module.exports = {
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
     },
     {
+      // Workflow logic with fake activities on the time-skipping test server: seconds per test.
+      displayName: 'workflow',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': swc },
+      testMatch: ['<rootDir>/test/workflow/**/*.test.ts'],
+    },
+    {
       displayName: 'integration',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': swc },

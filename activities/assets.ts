@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { AssetRef } from '../common/messages';
+import type { AssetRef } from '../common/progress';
 
 /** Where a run's files live and the URL each is served at (the provider fetches keyframes from those URLs). */
 export interface AssetStore {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType, nonRetryable } from './errors';
+import { FailureType, nonRetryable } from '../common/failures';
 
 /** Rules for one download; every redirect hop is checked against them again. */
 export interface DownloadOptions {

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import ffmpeg, { type FfmpegCommand, type FfprobeData } from 'fluent-ffmpeg';
 import { tempSibling, writeAtomically } from './atomic-write';
-import { FailureType, nonRetryable } from './errors';
+import { FailureType, nonRetryable } from '../common/failures';
 
 // fluent-ffmpeg is archived upstream: this is the only module allowed to import it, so it can be swapped out.
 

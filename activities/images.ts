@@ -1,7 +1,7 @@
 import path from 'node:path';
 import sharp, { type Metadata, type OverlayOptions, type Sharp, type SharpOptions } from 'sharp';
 import { writeAtomically } from './atomic-write';
-import { FailureType, nonRetryable } from './errors';
+import { FailureType, nonRetryable } from '../common/failures';
 
 /** Largest image we decode: a 16000×16000 PNG of 747 KB would otherwise take about 900 MB of memory. */
 export const MAX_INPUT_PIXELS = 50_000_000;

@@ -11,7 +11,7 @@ import type {
   SweptGeneration,
   VideoGenerationInput,
 } from '../common/generations';
-import { FailureType, nonRetryable, retryAfter } from './errors';
+import { FailureType, nonRetryable, retryAfter } from '../common/failures';
 import { whileHeartbeating } from './heartbeat';
 
 /** What the Luma activities need. */

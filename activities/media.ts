@@ -2,7 +2,7 @@ import { Context, log } from '@temporalio/activity';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { AssetRef, StoryOutput } from '../common/messages';
+import type { AssetRef, StoryOutput } from '../common/progress';
 import type { AssetStore } from './assets';
 import { downloadToFile, resolveInputFile } from './fetch';
 import { extractFrame, extractLastFrame, probeMedia, stitchClips, verifyClip } from './ffmpeg';

@@ -1,24 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-
-/** Kinds of story events sent to webhooks. */
-export type WebhookEventType = 'story.needs-review' | 'story.completed' | 'story.failed' | 'story.cancelled';
-
-/** One story event as POSTed to every webhook URL (the JSON body). */
-export interface WebhookEvent {
-  /** Unique per event and stable across retries, so a receiver can drop duplicates. */
-  id: string;
-  type: WebhookEventType;
-  storyId: string;
-  /** ISO time the event happened (workflow clock); lets a receiver refuse old, replayed deliveries. */
-  at: string;
-  /** For `story.needs-review`: what waits for a review (`keyframes` or `shot`), and which shot (from 1). */
-  review?: { what: 'keyframes' | 'shot'; shot?: number };
-  /** For `story.completed`: the final video's URL. */
-  video?: string;
-  /** For `story.failed`: why. */
-  error?: string;
-}
+import type { WebhookEvent } from '../common/messages';
 
 /** What the webhook activities need. */
 export interface WebhookDeps {
@@ -111,9 +93,6 @@ export function createWebhookActivities(deps: WebhookDeps) {
     },
   };
 }
-
-/** The webhook activities, as workflows see them (import as a type only). */
-export type WebhookActivities = ReturnType<typeof createWebhookActivities>;
 
 function currentContext(): Context | undefined {
   try {

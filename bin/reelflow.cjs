@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 // The CLI is TypeScript run through tsx, so a fresh clone needs no build step before `npx reelflow`.
 require('tsx/cjs');
-require('../client/cli.ts').main();
+require('../cli/reelflow.ts').main();

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { estimateStory, type CostEstimate, type PriceTable } from '../common/pricing';
+import { estimateStory, type PriceTable } from '../common/pricing';
+import { type CostEstimate } from '../common/progress';
 import { parseStory, type StorySpec } from '../common/story';
 
 /** Validates a story, resolves its relative keyframe and audio paths against `baseDir`, and estimates its cost. */

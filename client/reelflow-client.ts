@@ -1,6 +1,5 @@
 import {
-  Client,
-  Connection,
+  type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowNotFoundError,
@@ -8,22 +7,23 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { SEARCH_ATTRIBUTES, STORY_ID_PATTERN } from '../common/constants';
+import { type KeyframeReviewInput, type ReviewAck, type ShotReview, type StoryWorkflowInput } from '../common/messages';
 import {
   resultFromProgress,
+  type CostEstimate,
   type CostProgress,
-  type KeyframeReviewInput,
-  type ReviewAck,
-  type ShotReview,
-  type Stage,
   type StoryProgress,
   type StoryResult,
-  type StoryWorkflowInput,
-} from '../common/messages';
-import { type CostEstimate } from '../common/pricing';
-import { ValidationError } from '../common/story';
-import type { ReelflowConfig } from '../workers/config';
+  type StorySummary,
+} from '../common/progress';
+import { type Stage } from '../common/stages';
+import { ValidationError } from '../common/validation';
+import type { ReelflowConfig } from '../config';
+import { connectTemporal } from '../config/temporal';
+import { FailureType } from '../common/failures';
 import { progress, raiseBudget, reviewKeyframes, reviewShot } from '../workflows/messages';
 import type { storyWorkflow } from '../workflows/story';
 import { prepareStory } from './prepare-story';
@@ -49,16 +49,6 @@ export interface StartedStory {
   estimate: CostEstimate;
 }
 
-/** One line of `list`. */
-export interface StorySummary {
-  storyId: string;
-  title?: string;
-  status: string;
-  stage?: string;
-  creditsUsed?: number;
-  startTime?: string;
-}
-
 /** Typed client of reelflow: start stories, review them, follow their progress and read their results. */
 export class ReelflowClient {
   private constructor(
@@ -69,8 +59,7 @@ export class ReelflowClient {
 
   /** Connects to the Temporal cluster named by the config. */
   static async connect(config: ReelflowConfig): Promise<ReelflowClient> {
-    const connection = await Connection.connect(config.temporal.connect.connectionOptions);
-    return new ReelflowClient(new Client({ connection, namespace: config.temporal.namespace }), config, true);
+    return new ReelflowClient(await connectTemporal(config), config, true);
   }
 
   /** Wraps an existing Temporal client (it stays open on `close`). */
@@ -230,7 +219,7 @@ export class ReelflowClient {
         storyId: wf.workflowId,
         title: wf.memo?.title as string | undefined,
         status: wf.status.name,
-        stage: wf.typedSearchAttributes.get(SEARCH_ATTRIBUTES.stage),
+        stage: wf.typedSearchAttributes.get(SEARCH_ATTRIBUTES.stage) as Stage | undefined,
         creditsUsed: wf.typedSearchAttributes.get(SEARCH_ATTRIBUTES.creditsUsed),
         startTime: wf.startTime.toISOString(),
       });
@@ -254,12 +243,15 @@ export class ReelflowClient {
         const cause = err.cause;
         const type = cause instanceof ApplicationFailure ? cause.type : undefined;
         const message = cause?.message ?? err.message;
-        throw new ReelflowError(type === 'NotAwaitingReview' ? 'conflict' : 'rejected', message);
+        throw new ReelflowError(type === FailureType.NotAwaitingReview ? 'conflict' : 'rejected', message);
       }
       const grpc = err as { code?: number; details?: string };
-      if (grpc.code === 5) throw new ReelflowError('not-found', `no story with id '${storyId}'`);
+      if (grpc.code === GrpcStatus.NOT_FOUND) throw new ReelflowError('not-found', `no story with id '${storyId}'`);
       // An update to a closed workflow: the story is no longer waiting for anything.
-      if (grpc.code === 9 || /workflow execution already completed/i.test(String(grpc.details ?? err))) {
+      if (
+        grpc.code === GrpcStatus.FAILED_PRECONDITION ||
+        /workflow execution already completed/i.test(String(grpc.details ?? err))
+      ) {
         throw await this.ended(storyId);
       }
       throw err;

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import type { PriceTable } from './pricing';
+import type { PaidGeneration, StoryProgress } from './progress';
+import { STAGES } from './stages';
 import { PROMPT_MAX, PROMPT_MIN, type StorySpec } from './story';
-import type { CostEstimate, PriceTable } from './pricing';
 import type { TaskQueues } from './task-queues';
 
 /** Input of the story workflow: the business id, the validated story, and deployment settings fixed at start. */
@@ -53,16 +55,6 @@ export interface StoryCheckpoint {
   startedAtMs: number;
 }
 
-/** A generation the story paid for. */
-export interface PaidGeneration {
-  generationId: string;
-  /** What it was for, e.g. `keyframe 2 variation 1` or `shot 3 attempt 2`. */
-  what: string;
-  credits: number;
-  /** Refunded (failed at the provider): kept in the list with 0 credits. */
-  refunded?: boolean;
-}
-
 /** Review of the boundary keyframes: pick variations, regenerate boundaries, approve. */
 export const keyframeReviewSchema = z
   .object({
@@ -106,180 +98,42 @@ export const shotReviewSchema = z
 export type ShotReview = z.output<typeof shotReviewSchema>;
 
 /** The answer to a review update: small on purpose (it is stored in the story's history once per review). */
-export interface ReviewAck {
-  storyId: string;
-  /** What was reviewed. */
-  what: 'keyframes' | 'shot';
-  /** The shot (0-based) for a shot review. */
-  shot?: number;
-  /** The keyframe round the review applied to. */
-  round?: number;
-  /** The story's stage right after the review. */
-  stage: Stage;
-  /** True when this update id had been applied before: nothing was applied again. */
-  duplicate: boolean;
-}
+export const reviewAckSchema = z.object({
+  storyId: z.string(),
+  what: z.enum(['keyframes', 'shot']).describe('What was reviewed'),
+  shot: z.number().int().min(0).optional().describe('The shot (0-based) of a shot review'),
+  round: z.number().int().min(1).optional().describe('The keyframe round the review applied to'),
+  stage: z.enum(STAGES).describe("The story's stage right after the review"),
+  duplicate: z.boolean().describe('True when this update id had been applied before: nothing was applied again'),
+});
+/** The answer to a review update. */
+export type ReviewAck = z.infer<typeof reviewAckSchema>;
 
 /** A new, higher credit budget for a story. */
 export const raiseBudgetSchema = z.object({ budgetCredits: z.number().positive() }).strict();
 /** A new, higher credit budget for a story. */
 export type RaiseBudget = z.output<typeof raiseBudgetSchema>;
 
-/** Stages of a story, in order. */
-export const STAGES = [
-  'keyframes',
-  'awaiting-keyframe-review',
-  'shots',
-  'stitching',
-  'completed',
-  'failed',
-  'cancelled',
+/** Kinds of story events sent to webhooks. */
+export const WEBHOOK_EVENT_TYPES = [
+  'story.needs-review',
+  'story.completed',
+  'story.failed',
+  'story.cancelled',
 ] as const;
-/** Stage of a story. */
-export type Stage = (typeof STAGES)[number];
 
-/** A file made by the run: where it lies on disk and the URL it is served at. */
-export interface AssetRef {
-  path: string;
-  url: string;
-}
-
-/** One image variation of a boundary keyframe. */
-export interface KeyframeVariation extends Partial<AssetRef> {
-  index: number;
-  state: 'pending' | 'generating' | 'ready' | 'failed';
-  generationId?: string;
-  credits: number;
-  error?: string;
-  supplied?: boolean;
-}
-
-/** A boundary keyframe: the picture between two shots (or before the first / after the last). */
-export interface KeyframeProgress {
-  boundary: number;
-  prompt: string;
-  round: number;
-  state: 'pending' | 'generating' | 'ready' | 'failed';
-  variations: KeyframeVariation[];
-  picked?: number;
-}
-
-/** One paid attempt at a shot's clip. */
-export interface ClipAttempt {
-  attempt: number;
-  generationId?: string;
-  state: ClipAttemptState;
-  credits: number;
-  failureReason?: string;
-  feedback?: string;
-  clip?: AssetRef;
-  /** Billed generations of this attempt's key that were found and deleted (each was paid for). */
-  duplicates?: string[];
-}
-
-/** States of one paid clip attempt. */
-export const CLIP_ATTEMPT_STATES = [
-  'waiting-for-slot',
-  'submitted',
-  'dreaming',
-  'completed',
-  'failed',
-  'timed-out',
-  'rejected',
-  'approved',
-  'cancelled',
-] as const;
-/** State of one paid clip attempt. */
-export type ClipAttemptState = (typeof CLIP_ATTEMPT_STATES)[number];
-
-/** Progress of one shot. */
-export interface ShotProgress {
-  index: number;
-  state: 'pending' | 'generating' | 'awaiting-review' | 'done' | 'failed' | 'cancelled';
-  attempts: ClipAttempt[];
-  clip?: AssetRef;
-  credits: number;
-}
-
-/** Credits and dollars of a story so far. */
-export interface CostProgress {
-  estimated: CostEstimate;
-  budgetCredits?: number;
-  /** Credits of accepted generations (failed generations are refunded by Luma and not counted). */
-  used: number;
-  dollars: number;
-  waitingForBudget: boolean;
-}
-
-/** The answer of the `progress` query. */
-export interface StoryProgress {
-  storyId: string;
-  title: string;
-  mode: StorySpec['mode'];
-  stage: Stage;
-  keyframes: KeyframeProgress[];
-  shots: ShotProgress[];
-  cost: CostProgress;
-  /** When each stage began (ISO time from the workflow clock). */
-  stageStartedAt: Partial<Record<Stage, string>>;
-  output?: StoryOutput;
-  error?: string;
-  /** Every generation paid for so far (refunded ones with 0 credits). */
-  paid?: PaidGeneration[];
-}
-
-/** The finished video and its companions. */
-export interface StoryOutput {
-  video: AssetRef;
-  poster: AssetRef;
-  storyboard: AssetRef;
-  durationSeconds: number;
-}
-
-/** What a story run ended with; a failed or cancelled one still lists every asset it paid for. */
-export interface StoryResult {
-  storyId: string;
-  status: 'completed' | 'failed' | 'cancelled';
-  video?: string;
-  poster?: string;
-  storyboard?: string;
-  durationSeconds?: number;
-  output?: StoryOutput;
-  shots: Array<{ index: number; attempts: number; generationIds: string[]; clip?: string; clips: string[] }>;
-  keyframes: Array<{ boundary: number; picked?: number; images: string[] }>;
-  credits: number;
-  dollars: number;
-  /** Every generation the story paid for (refunded ones with 0 credits), so nothing paid goes untracked. */
-  paid?: PaidGeneration[];
-  error?: string;
-}
-
-/** Builds the result of a run from its last progress snapshot. */
-export function resultFromProgress(progress: StoryProgress): StoryResult {
-  const status = progress.stage === 'completed' ? 'completed' : progress.stage === 'cancelled' ? 'cancelled' : 'failed';
-  return {
-    storyId: progress.storyId,
-    status,
-    video: progress.output?.video.path,
-    poster: progress.output?.poster.path,
-    storyboard: progress.output?.storyboard.path,
-    durationSeconds: progress.output?.durationSeconds,
-    output: progress.output,
-    shots: progress.shots.map((s) => ({
-      index: s.index,
-      attempts: s.attempts.filter((a) => a.generationId).length,
-      generationIds: s.attempts.flatMap((a) => (a.generationId ? [a.generationId] : [])),
-      clip: s.clip?.path,
-      clips: s.attempts.flatMap((a) => (a.clip ? [a.clip.path] : [])),
-    })),
-    keyframes: progress.keyframes.map((k) => ({
-      boundary: k.boundary,
-      picked: k.picked,
-      images: k.variations.flatMap((v) => (v.path ? [v.path] : [])),
-    })),
-    credits: progress.cost.used,
-    dollars: progress.cost.dollars,
-    ...(progress.paid && { paid: progress.paid }),
-    error: progress.error,
-  };
-}
+/** One story event as POSTed to every webhook URL (the JSON body). */
+export const webhookEventSchema = z.object({
+  id: z.string().describe('Unique per event and stable across retries, so a receiver can drop duplicates'),
+  type: z.enum(WEBHOOK_EVENT_TYPES),
+  storyId: z.string(),
+  at: z.string().describe('ISO time the event happened (workflow clock)'),
+  review: z
+    .object({ what: z.enum(['keyframes', 'shot']), shot: z.number().int().min(1).optional() })
+    .optional()
+    .describe('story.needs-review: what waits for a review, and which shot (from 1)'),
+  video: z.string().optional().describe("story.completed: the final video's URL"),
+  error: z.string().optional().describe('story.failed: why'),
+});
+/** One story event as POSTed to every webhook URL. */
+export type WebhookEvent = z.infer<typeof webhookEventSchema>;

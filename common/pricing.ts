@@ -1,4 +1,5 @@
 import type { GenerationPriceInput } from './generations';
+import type { CostEstimate } from './progress';
 import type { ImageModel, Resolution, StorySpec } from './story';
 
 /** Credits per started 5 seconds of video, and per image, with the plan's dollars per credit. */
@@ -55,16 +56,6 @@ export function imageCredits(prices: PriceTable, model: ImageModel): number {
 /** Rounds a credit or dollar figure for display and for sums that must not drift. */
 export function roundMoney(value: number): number {
   return Math.round(value * 10_000) / 10_000;
-}
-
-/** What a story will cost if nothing is regenerated. */
-export interface CostEstimate {
-  keyframeImages: number;
-  clips: number;
-  imageCredits: number;
-  videoCredits: number;
-  credits: number;
-  dollars: number;
 }
 
 /** Estimates a story's cost before anything is spent: every generated keyframe variation plus one clip per shot. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, durationMs } from './duration';
+import { parseWith } from './validation';
 
 /** Aspect ratios the Luma API accepts. */
 export const ASPECT_RATIOS = ['1:1', '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'] as const;
@@ -9,6 +10,9 @@ export const RESOLUTIONS = ['540p', '720p', '1080p', '4k'] as const;
 export const VIDEO_MODELS = ['ray-2', 'ray-flash-2', 'ray-3', 'ray-3-14'] as const;
 /** Luma image models. */
 export const IMAGE_MODELS = ['photon-1', 'photon-flash-1'] as const;
+
+/** How shots are made: all at once under a cap, or each from the last frame of the one before. */
+export const STORY_MODES = ['parallel', 'chained'] as const;
 
 /** Luma's prompt length bounds. */
 export const PROMPT_MIN = 3;
@@ -47,7 +51,7 @@ export const storySpecSchema = z
     resolution: z.enum(RESOLUTIONS).default('720p'),
     videoModel: z.enum(VIDEO_MODELS).default('ray-3-14'),
     imageModel: z.enum(IMAGE_MODELS).default('photon-1'),
-    mode: z.enum(['parallel', 'chained']).default('parallel'),
+    mode: z.enum(STORY_MODES).default('parallel'),
     variations: z.number().int().min(1).max(4).default(3),
     review: reviewSchema.default({ keyframes: true, clips: false, timeout: '72h', onTimeout: 'fail', maxRounds: 5 }),
     // A real queue can hold a clip for an hour at peak; the default leaves room for that several times over.
@@ -106,41 +110,6 @@ export type StorySpecInput = z.input<typeof storySpecSchema>;
 export type StorySpec = z.output<typeof storySpecSchema>;
 /** One shot of a validated story. */
 export type ShotSpec = StorySpec['shots'][number];
-
-/** One problem found in an input: where (a dotted path such as `shots[1].duration`) and why. */
-export interface FieldIssue {
-  field: string;
-  message: string;
-}
-
-/** Raised for input that does not match a schema; the message names every bad field. */
-export class ValidationError extends Error {
-  override readonly name = 'ValidationError';
-  constructor(
-    readonly what: string,
-    readonly issues: FieldIssue[]
-  ) {
-    super(`invalid ${what}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
-  }
-}
-
-/** Formats a zod path as `shots[1].duration`. */
-export function fieldPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, key) => {
-    if (typeof key === 'number') return `${acc}[${key}]`;
-    return acc ? `${acc}.${String(key)}` : String(key);
-  }, '');
-}
-
-/** Parses `value` with `schema`, or throws a ValidationError naming each bad field. */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new ValidationError(
-    what,
-    result.error.issues.map((issue) => ({ field: fieldPath(issue.path) || '(root)', message: issue.message }))
-  );
-}
 
 /** Validates a story and fills in its defaults. */
 export function parseStory(value: unknown): StorySpec {

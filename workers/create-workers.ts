@@ -1,8 +1,8 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import LumaAI from 'lumaai';
 import { createActivitiesByQueue, createLocalAssetStore } from '../activities';
-import { type ReelflowConfig, requireLumaKey } from './config';
+import { type ReelflowConfig, requireLumaKey } from '../config';
 
 /** Where the worker takes its workflow code from: a prebuilt bundle (tests, production images) or the sources. */
 export type WorkflowSource = { workflowBundle: { codePath: string } } | { workflowsPath: string };
@@ -96,12 +96,6 @@ export async function createWorkers(options: {
     );
   }
   return Promise.all(workers);
-}
-
-/** Connects a Temporal client (for starting the gate and for callers in the same process). */
-export async function connectClient(config: ReelflowConfig): Promise<Client> {
-  const connection = await Connection.connect(config.temporal.connect.connectionOptions);
-  return new Client({ connection, namespace: config.temporal.namespace });
 }
 
 /** Connects the native connection workers poll with. */

@@ -1,5 +1,6 @@
-import { loadConfig } from './config';
-import { connectClient, connectWorkerConnection, createWorkers } from './create-workers';
+import { loadConfig } from '../config';
+import { connectTemporal } from '../config/temporal';
+import { connectWorkerConnection, createWorkers } from './create-workers';
 import { installJsonLogging } from './logging';
 import { ensureSearchAttributes } from './search-attributes';
 
@@ -7,7 +8,7 @@ import { ensureSearchAttributes } from './search-attributes';
 async function main(): Promise<void> {
   const config = loadConfig();
   installJsonLogging(config.logLevel);
-  const client = await connectClient(config);
+  const client = await connectTemporal(config);
   const connection = await connectWorkerConnection(config);
   try {
     await ensureSearchAttributes(client, config.temporal.namespace);

@@ -1,3 +1,4 @@
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../common/constants';
@@ -15,7 +16,7 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
     known = (await client.connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
   } catch (err) {
     // The time-skipping test server cannot list search attributes, but can add them.
-    if ((err as { code?: number }).code !== 12) throw err;
+    if ((err as { code?: number }).code !== GrpcStatus.UNIMPLEMENTED) throw err;
   }
   const missing = Object.values(SEARCH_ATTRIBUTES).filter((k) => !(k.name in known));
   if (missing.length === 0) return;

@@ -2,14 +2,13 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  getExternalWorkflowHandle,
   log,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
 import { FailureType, isRefusal } from '../common/failures';
-import type { AssetRef, ClipAttempt, PaidGeneration } from '../common/messages';
+import type { AssetRef, ClipAttempt, PaidGeneration } from '../common/progress';
 import type { AspectRatio, Resolution, VideoModel } from '../common/story';
 import type { TaskQueues } from '../common/task-queues';
 import { ioOptions, mediaOptions, submitOptions, sweepOptions } from './activity-options';
@@ -17,6 +16,7 @@ import { asCancellation, cancelledWorkflow } from './cancelled';
 import { awaitGeneration, type GenerationOutcome } from './generation';
 import { attemptUpdated } from './messages';
 import { paidFromSweep } from './paid';
+import { innermostMessage, tellParent } from './parent';
 import { createSlotKeeper, type GateRef } from './slots';
 
 /** Input of one paid attempt at one shot's clip. */
@@ -75,7 +75,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
   const paid: PaidGeneration[] = [];
   let submitting = false;
   let landed = false;
-  const report = () => reportToStory(input.shot, attempt, paid);
+  const report = () => tellParent(attemptUpdated, { shot: input.shot, attempt: { ...attempt }, paid });
 
   try {
     let outcome: GenerationOutcome | undefined;
@@ -136,7 +136,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
       throw asCancellation(err);
     }
     attempt.state = 'failed';
-    attempt.failureReason ??= messageOf(err);
+    attempt.failureReason ??= innermostMessage(err);
     await report();
     throw err;
   }
@@ -159,7 +159,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
           err.cause instanceof ApplicationFailure &&
           err.cause.type === FailureType.MediaCheckFailed;
         if (!mismatch) throw err;
-        Object.assign(attempt, { state: 'failed', failureReason: `clip check failed: ${messageOf(err)}` });
+        Object.assign(attempt, { state: 'failed', failureReason: `clip check failed: ${innermostMessage(err)}` });
       }
     } else if (outcome.state === 'failed') {
       // Failed generations are refunded; the attempt is listed with 0 credits.
@@ -189,26 +189,7 @@ async function awaitOrGiveUp(input: ClipWorkflowInput, generationId: string): Pr
     return await awaitGeneration({ queues: input.queues, generationId, deadlineMs, windowMs: input.pollWindowMs });
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
-    log.warn('could not read the generation until the timeout', { generationId, error: messageOf(err) });
+    log.warn('could not read the generation until the timeout', { generationId, error: innermostMessage(err) });
     return { generationId, state: 'timed-out' };
   }
-}
-
-async function reportToStory(shot: number, attempt: ClipAttempt, paid: PaidGeneration[]): Promise<void> {
-  const parent = workflowInfo().parent;
-  if (!parent) return;
-  try {
-    await getExternalWorkflowHandle(parent.workflowId).signal(attemptUpdated, { shot, attempt: { ...attempt }, paid });
-  } catch (err) {
-    log.warn('could not report the attempt to its story', { error: messageOf(err) });
-  }
-}
-
-/** The innermost message of a wrapped failure. */
-export function messageOf(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof Error && (current as { cause?: unknown }).cause instanceof Error) {
-    current = (current as { cause: Error }).cause;
-  }
-  return current instanceof Error ? current.message : String(current);
 }

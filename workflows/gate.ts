@@ -1,6 +1,5 @@
 import {
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -22,6 +21,7 @@ import {
   type RecentGrant,
   type SlotRequest,
 } from '../common/gate';
+import { failure, FailureType } from '../common/failures';
 import { ioOptions } from './activity-options';
 import { taskQueues } from '../common/task-queues';
 
@@ -92,11 +92,10 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
       validator: (request) => {
         const cap = request.limits?.[request.family]?.maxInFlight;
         if (!Number.isInteger(request.slots) || request.slots < 1 || cap === undefined || request.slots > cap) {
-          throw ApplicationFailure.create({
-            type: 'InvalidPermitRequest',
-            message: `slots: ${request.slots} ${request.family} slots can never be granted (cap ${cap})`,
-            nonRetryable: true,
-          });
+          throw failure(
+            FailureType.InvalidPermitRequest,
+            `slots: ${request.slots} ${request.family} slots can never be granted (cap ${cap})`
+          );
         }
       },
     }

@@ -1,14 +1,15 @@
-import { CancellationScope, getExternalWorkflowHandle, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
 import { asCancellation, cancelledWorkflow } from './cancelled';
 import { isRefusal } from '../common/failures';
-import type { KeyframeVariation, PaidGeneration } from '../common/messages';
+import type { KeyframeVariation, PaidGeneration } from '../common/progress';
 import type { AspectRatio, ImageModel } from '../common/story';
 import type { TaskQueues } from '../common/task-queues';
 import { ioOptions, mediaOptions, submitOptions } from './activity-options';
 import { mapWithLimit } from './concurrency';
 import { awaitGeneration, type GenerationOutcome } from './generation';
-import { keyframesUpdated, type KeyframesUpdate } from './messages';
+import { keyframesUpdated } from './messages';
+import { tellParent } from './parent';
 import { createSlotKeeper, type GateRef } from './slots';
 
 /** One keyframe variation to make: generated from `prompt`, or imported from `supplied` (a path or URL). */
@@ -75,7 +76,8 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
   );
   const allPaid: PaidGeneration[] = [];
   const inFlight = new Set<string>();
-  const report = (changed: Variation[], paid: PaidGeneration[]) => reportToStory({ variations: changed, paid });
+  const report = (changed: Variation[], paid: PaidGeneration[]) =>
+    tellParent(keyframesUpdated, { variations: changed, paid });
 
   const importSupplied = async (job: KeyframeJob) => {
     const v = variations.get(job)!;
@@ -182,15 +184,5 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
     }
     log.warn('keyframe round ended early', { storyId: input.storyId, error: String(err) });
     throw err;
-  }
-}
-
-async function reportToStory(update: KeyframesUpdate): Promise<void> {
-  const parent = workflowInfo().parent;
-  if (!parent) return;
-  try {
-    await getExternalWorkflowHandle(parent.workflowId).signal(keyframesUpdated, update);
-  } catch (err) {
-    log.warn('could not report keyframes to the story', { error: String(err) });
   }
 }

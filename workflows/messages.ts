@@ -1,16 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type {
-  ClipAttempt,
-  CostProgress,
-  KeyframeReviewInput,
-  KeyframeVariation,
-  PaidGeneration,
-  RaiseBudget,
-  ReviewAck,
-  ShotReview,
-  StoryProgress,
-} from '../common/messages';
-import type { WebhookEvent } from '../activities/webhooks';
+import type { KeyframeReviewInput, RaiseBudget, ReviewAck, ShotReview } from '../common/messages';
+import type { ClipAttempt, CostProgress, KeyframeVariation, PaidGeneration, StoryProgress } from '../common/progress';
+import type { WebhookEvent } from '../common/messages';
 
 /** Picks keyframe variations, regenerates boundaries, or approves; answers with a small acknowledgement. */
 export const reviewKeyframes = defineUpdate<ReviewAck, [KeyframeReviewInput]>('reviewKeyframes');

@@ -1,6 +1,6 @@
 import { allHandlersFinished, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { IoActivities } from '../activities';
-import type { WebhookEvent } from '../activities/webhooks';
+import type { WebhookEvent } from '../common/messages';
 import type { TaskQueues } from '../common/task-queues';
 import { webhookOptions } from './activity-options';
 import { enqueueEvent } from './messages';

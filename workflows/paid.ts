@@ -1,5 +1,5 @@
 import type { SweptGeneration } from '../common/generations';
-import type { PaidGeneration } from '../common/messages';
+import type { PaidGeneration } from '../common/progress';
 
 /** The paid list of what a sweep found: stopped and completed generations cost their price, failed ones nothing. */
 export function paidFromSweep(

@@ -1,7 +1,7 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startTemporalDevServer, type RunningTemporal } from '../../client/dev/temporal-server';
+import { startTemporalDevServer, type RunningTemporal } from '../../dev/temporal-server';
 
 declare global {
   var __REELFLOW_TEMPORAL__: RunningTemporal | undefined;

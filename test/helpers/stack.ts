@@ -6,15 +6,15 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { freePort } from '../../client/dev/temporal-server';
+import { freePort } from '../../dev/temporal-server';
 import { ReelflowClient } from '../../client/reelflow-client';
-import { createServer } from '../../client/server';
+import { createServer } from '../../server/server';
 import { startEmulator } from '../../emulator';
 import type { EmulatorOptions } from '../../emulator/settings';
-import { loadConfig, type ReelflowConfig } from '../../workers/config';
+import { loadConfig, type ReelflowConfig } from '../../config';
 import { createWorkers } from '../../workers/create-workers';
 import { ensureSearchAttributes } from '../../workers/search-attributes';
-import type { StoryProgress } from '../../common/messages';
+import type { StoryProgress } from '../../common/progress';
 
 let runtimeInstalled = false;
 

@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { ApiAuth } from '../../client/api/auth';
-import { publicView } from '../../client/api/public-view';
-import type { StoryClient } from '../../client/api/routes';
-import { errorSchema } from '../../client/api/schemas';
+import { ApiAuth } from '../../server/api/auth';
+import { publicView } from '../../server/api/public-view';
+import type { StoryClient } from '../../server/api/routes';
+import { errorSchema } from '../../server/api/schemas';
 import { ReelflowError } from '../../client/reelflow-client';
-import { createServer } from '../../client/server';
-import type { StoryProgress } from '../../common/messages';
-import { loadConfig, type ReelflowConfig } from '../../workers/config';
+import { createServer } from '../../server/server';
+import type { StoryProgress } from '../../common/progress';
+import { loadConfig, type ReelflowConfig } from '../../config';
 
 // The API's own decisions, with a fake client over real HTTP (no Temporal needed): the open mode when no
 // tokens are configured, how client errors map onto statuses, and review-link expiry on a controlled clock.

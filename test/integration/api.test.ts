@@ -11,8 +11,8 @@ import {
   storyListSchema,
   storyProgressSchema,
   storyResultSchema,
-} from '../../client/api/schemas';
-import type { Stage } from '../../common/messages';
+} from '../../server/api/schemas';
+import type { Stage } from '../../common/stages';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { smallStory } from '../helpers/stories';
 

@@ -1,5 +1,5 @@
 import { gateState, gateWorkflowId } from '../../common/gate';
-import type { StoryProgress } from '../../common/messages';
+import type { StoryProgress } from '../../common/progress';
 import { getStats, setFaults } from '../../emulator/admin';
 import { expectPaidOnceAndCounted } from '../helpers/ledger';
 import { smallStory } from '../helpers/stories';
@@ -116,7 +116,8 @@ describe('a burst of stories against the account limits of both model families',
   });
 
   test('six stories at once under light faults meet no 429 from the provider: images and clips are both gated', async () => {
-    await setFaults(burst.emulator.origin, { failRate: 0.1, seed: 3 });
+    // Light faults: some creates answered 5xx (nothing recorded), so retried creates are part of the burst too.
+    await setFaults(burst.emulator.origin, { serverErrorRate: 0.1, seed: 3 });
     const ids = ['burst-1', 'burst-2', 'burst-3', 'burst-4', 'burst-5', 'burst-6'];
     // 6 × 3 boundaries = 18 images (more than a minute's worth) and 6 × 2 clips.
     const story = smallStory({ shots: 2, variations: 1, review: { keyframes: false }, transition: { crossfade: 0 } });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { storyCreatedSchema, storyProgressSchema } from '../../client/api/schemas';
+import { storyCreatedSchema, storyProgressSchema } from '../../server/api/schemas';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { smallStory } from '../helpers/stories';
 

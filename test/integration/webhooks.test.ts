@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { verifyWebhookSignature, type WebhookEvent } from '../../activities/webhooks';
+import { verifyWebhookSignature } from '../../activities/webhooks';
+import type { WebhookEvent } from '../../common/messages';
 import { smallStory } from '../helpers/stories';
 import { eventually, startTestStack, waitForStage, type TestStack } from '../helpers/stack';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ENV, loadConfig } from '../../workers/config';
+import { ENV, loadConfig } from '../../config';
 
 const root = path.resolve(__dirname, '../..');
 

@@ -1,4 +1,5 @@
-import { parseStory, ValidationError, keyframePrompt } from '../../common/story';
+import { parseStory, keyframePrompt } from '../../common/story';
+import { ValidationError } from '../../common/validation';
 import { estimateStory, DEFAULT_PRICES, videoCredits } from '../../common/pricing';
 import { frameSize } from '../../common/frame-size';
 import { durationMs } from '../../common/duration';

@@ -1,12 +1,8 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  createWebhookActivities,
-  signWebhookBody,
-  verifyWebhookSignature,
-  type WebhookEvent,
-} from '../../activities/webhooks';
+import { createWebhookActivities, signWebhookBody, verifyWebhookSignature } from '../../activities/webhooks';
+import type { WebhookEvent } from '../../common/messages';
 
 // notifyWebhooks against a real local receiver: signature, failure → throw (Temporal retries), and a retry that only
 // goes to the receivers still missing the event.

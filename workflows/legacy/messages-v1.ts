@@ -1,12 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type {
-  CostProgress,
-  KeyframeReviewInput,
-  RaiseBudget,
-  ShotProgress,
-  ShotReview,
-  StoryProgress,
-} from '../../common/messages';
+import type { KeyframeReviewInput, RaiseBudget, ShotReview } from '../../common/messages';
+import type { CostProgress, ShotProgress, StoryProgress } from '../../common/progress';
 
 /** Picks keyframe variations, regenerates boundaries, or approves; answers with the progress after it. */
 export const reviewKeyframes = defineUpdate<StoryProgress, [KeyframeReviewInput]>('reviewKeyframes');

@@ -18,7 +18,7 @@ import type {
 } from './types-v1';
 import { generationKey } from '../../common/constants';
 import { FailureType, isRefusal } from '../../common/failures';
-import type { AssetRef, ClipAttempt, ShotProgress } from '../../common/messages';
+import type { AssetRef, ClipAttempt, ShotProgress } from '../../common/progress';
 import type { AspectRatio, Resolution, VideoModel } from '../../common/story';
 import { releaseSlot, shotUpdated, slotGranted } from './messages-v1';
 import { lumaActivityOptions, lumaPollOptions, mediaActivityOptions } from './activity-options-v1';

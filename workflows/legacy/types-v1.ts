@@ -1,6 +1,6 @@
 // Frozen contracts of the v1 workflows (stories started before the `reelflow-v2` patch). They describe what those
 // runs scheduled, so their histories replay; nothing new may use them.
-import type { AssetRef, StoryOutput } from '../../common/messages';
+import type { AssetRef, StoryOutput } from '../../common/progress';
 import type { PriceTable } from '../../common/pricing';
 import type { AspectRatio, ImageModel, Resolution, StorySpec, VideoModel } from '../../common/story';
 

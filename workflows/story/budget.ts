@@ -1,7 +1,7 @@
-import { ApplicationFailure, condition, log, upsertSearchAttributes } from '@temporalio/workflow';
+import { condition, log, upsertSearchAttributes } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES } from '../../common/constants';
-import { FailureType } from '../../common/failures';
-import type { PaidGeneration } from '../../common/messages';
+import { failure, FailureType } from '../../common/failures';
+import type { PaidGeneration } from '../../common/progress';
 import { roundMoney } from '../../common/pricing';
 import type { StoryRun } from './run';
 
@@ -22,7 +22,7 @@ export async function ensureBudget(run: StoryRun, credits: number, what: string)
     `${what} needs ${roundMoney(credits)} credits, but ${roundMoney(committed(run))} of the budget of ` +
     `${cost.budgetCredits} credits are spent or reserved; raise the budget or lower the story's cost`;
   if (run.spec.onBudgetExceeded === 'fail') {
-    throw ApplicationFailure.create({ type: FailureType.BudgetExceeded, message, nonRetryable: true });
+    throw failure(FailureType.BudgetExceeded, message);
   }
   log.info('waiting for a raised budget', { storyId: run.storyId, what, credits });
   cost.waitingForBudget = true;

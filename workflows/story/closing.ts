@@ -7,11 +7,13 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { IoActivities } from '../../activities';
-import { resultFromProgress, type StoryProgress, type StoryResult } from '../../common/messages';
+import { failure, FAILURES, FailureType, type FailureTypeName } from '../../common/failures';
+import { resultFromProgress, type StoryProgress, type StoryResult } from '../../common/progress';
 import { generationCredits } from '../../common/pricing';
 import { sweepOptions } from '../activity-options';
 import { asCancellation } from '../cancelled';
 import { paidFromSweep } from '../paid';
+import { innermostMessage } from '../parent';
 import { recordPaid } from './budget';
 import type { Notifier } from './notifications';
 import { setStage, type StoryRun } from './run';
@@ -46,7 +48,7 @@ export async function closeCancelled(run: StoryRun, notifier: Notifier, err: unk
  * result so far, every paid asset listed, in the failure's details.
  */
 export async function closeFailed(run: StoryRun, notifier: Notifier, err: unknown): Promise<never> {
-  const message = describeFailure(err);
+  const message = innermostMessage(err);
   await CancellationScope.nonCancellable(async () => {
     await sweepStory(run);
     run.state.progress.error = message;
@@ -55,7 +57,7 @@ export async function closeFailed(run: StoryRun, notifier: Notifier, err: unknow
     notifier.notify('story.failed', { error: message });
     await notifier.flushed();
   });
-  throw ApplicationFailure.create({ type: failureType(err), message, nonRetryable: true, details: [resultOf(run)] });
+  throw failure(failureType(err), message, [resultOf(run)]);
 }
 
 async function sweepStory(run: StoryRun): Promise<void> {
@@ -84,18 +86,10 @@ function describeKey(rest: string): string {
   return rest;
 }
 
-/** The innermost failure message: the real reason behind activity and child workflow wrappers. */
-function describeFailure(err: unknown): string {
-  let current: unknown = err;
-  while (current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) {
-    if (!current.cause) break;
-    current = current.cause;
-  }
-  return current instanceof Error ? current.message : String(current);
-}
-
-function failureType(err: unknown): string {
+/** The story's failure type: the innermost cause's, where it is one of ours. */
+function failureType(err: unknown): FailureTypeName {
   let current: unknown = err;
   while (current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) current = current.cause;
-  return current instanceof ApplicationFailure && current.type ? current.type : 'StoryFailed';
+  const type = current instanceof ApplicationFailure ? current.type : undefined;
+  return type && type in FAILURES ? (type as FailureTypeName) : FailureType.StoryFailed;
 }

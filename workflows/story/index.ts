@@ -1,7 +1,8 @@
 import { ContinueAsNew, patched, proxyActivities } from '@temporalio/workflow';
 import type { MediaActivities } from '../../activities';
 import { cancelledWorkflow } from '../cancelled';
-import type { StoryResult, StoryWorkflowInput } from '../../common/messages';
+import type { StoryWorkflowInput } from '../../common/messages';
+import type { StoryResult } from '../../common/progress';
 import { mediaOptions } from '../activity-options';
 import { storyWorkflowV1 } from '../legacy/story-v1';
 import type { StoryWorkflowInputV1 } from '../legacy/types-v1';
@@ -9,9 +10,11 @@ import { ensureBudget } from './budget';
 import { closeCancelled, closeFailed, resultOf } from './closing';
 import { followKeyframeRounds, makeKeyframes } from './keyframes';
 import { createNotifier } from './notifications';
-import { awaitKeyframeApproval, installReviewHandlers } from './review';
+import { awaitKeyframeApproval } from './review';
+import { installReviewHandlers } from './review-rules';
 import { setStage, startRun } from './run';
-import { approvedKeyframe, followClipAttempts, runShots } from './shots';
+import { followClipAttempts } from './attempts';
+import { approvedKeyframe, runShots } from './shots';
 
 /** Marks stories that run this code; stories started before it replay (and finish) on legacy/story-v1. */
 export const STORY_V2_PATCH = 'reelflow-v2';

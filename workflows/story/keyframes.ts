@@ -1,6 +1,6 @@
-import { ApplicationFailure, executeChild, setHandler } from '@temporalio/workflow';
-import { FailureType } from '../../common/failures';
-import type { KeyframeVariation } from '../../common/messages';
+import { executeChild, setHandler } from '@temporalio/workflow';
+import { failure, FailureType } from '../../common/failures';
+import type { KeyframeVariation } from '../../common/progress';
 import { imageCredits } from '../../common/pricing';
 import { keyframesWorkflow, type KeyframeJob } from '../keyframes';
 import { keyframesUpdated } from '../messages';
@@ -85,11 +85,10 @@ export async function makeKeyframes(run: StoryRun, boundaries: number[]): Promis
     if (kf.picked === undefined || kf.variations[kf.picked]?.state !== 'ready') kf.picked = ready[0]?.index;
     if (ready.length === 0) {
       const reason = kf.variations.at(-1)?.error ?? 'no variation could be made';
-      throw ApplicationFailure.create({
-        type: FailureType.GenerationFailed,
-        message: `keyframe ${b}: no usable image (${reason}); regenerate it with another prompt or supply an image`,
-        nonRetryable: true,
-      });
+      throw failure(
+        FailureType.GenerationFailed,
+        `keyframe ${b}: no usable image (${reason}); regenerate it with another prompt or supply an image`
+      );
     }
   }
 }

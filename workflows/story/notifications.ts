@@ -6,7 +6,7 @@ import {
   ParentClosePolicy,
   startChild,
 } from '@temporalio/workflow';
-import type { WebhookEvent } from '../../activities/webhooks';
+import type { WebhookEvent } from '../../common/messages';
 import { enqueueEvent } from '../messages';
 import { webhookOutboxWorkflow } from '../outbox';
 import type { StoryRun } from './run';

@@ -1,42 +1,22 @@
-import {
-  ApplicationFailure,
-  ChildWorkflowFailure,
-  executeChild,
-  log,
-  proxyActivities,
-  setHandler,
-  sleep,
-  TerminatedFailure,
-  TimeoutFailure,
-} from '@temporalio/workflow';
-import type { IoActivities, MediaActivities } from '../../activities';
-import { FailureType } from '../../common/failures';
-import type { AssetRef, ClipAttempt } from '../../common/messages';
-import { generationCredits, roundMoney, videoCredits } from '../../common/pricing';
+import { executeChild, log, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import type { MediaActivities } from '../../activities';
+import { failure, FailureType } from '../../common/failures';
+import type { AssetRef, ClipAttempt } from '../../common/progress';
+import { roundMoney, videoCredits } from '../../common/pricing';
 import { composeShotPrompt } from '../../common/story';
-import { mediaOptions, sweepOptions } from '../activity-options';
+import { mediaOptions } from '../activity-options';
 import { clipWorkflow } from '../clip';
 import { mapWithLimit } from '../concurrency';
-import { attemptUpdated } from '../messages';
-import { paidFromSweep } from '../paid';
+import { isBrokenChild, settleBrokenAttempt, upsertAttempt } from './attempts';
 import { recordPaid, reserve, unreserve } from './budget';
 import type { Notifier } from './notifications';
 import { awaitClipDecision } from './review';
-import type { StoryRun } from './run';
+import { setStage, type StoryRun } from './run';
 
+/** Marks runs that show `awaiting-clip-review`; runs recorded before it replay without the stage changes. */
+const CLIP_REVIEW_STAGE_PATCH = 'awaiting-clip-review-stage';
 /** Pause before a failed generation is tried again; doubles with each failure up to the run's maximum. */
 const RETRY_BASE_DELAY_MS = 2000;
-
-/** Keeps the story's shot progress and ledger current as clip attempts report. */
-export function followClipAttempts(run: StoryRun): void {
-  setHandler(attemptUpdated, ({ shot, attempt, paid }) => {
-    const progress = run.state.progress.shots[shot];
-    if (!progress) return;
-    upsertAttempt(progress.attempts, attempt);
-    if (progress.state === 'pending') progress.state = 'generating';
-    recordPaid(run, paid);
-  });
-}
 
 /** The approved keyframe of a boundary. */
 export function approvedKeyframe(run: StoryRun, boundary: number): AssetRef {
@@ -96,16 +76,15 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
     if (n > spec.maxClipAttempts) {
       shot.state = 'failed';
       const last = shot.attempts.at(-1);
-      throw ApplicationFailure.create({
-        type: FailureType.ShotFailed,
-        message:
-          `shot ${i + 1}: no usable clip after ${spec.maxClipAttempts} attempts ` +
+      throw failure(
+        FailureType.ShotFailed,
+        `shot ${i + 1}: no usable clip after ${spec.maxClipAttempts} attempts ` +
           `(last: ${last?.feedback ? `rejected: ${last.feedback}` : (last?.failureReason ?? 'unknown')}); ` +
-          'raise maxClipAttempts or change the shot',
-        nonRetryable: true,
-      });
+          'raise maxClipAttempts or change the shot'
+      );
     }
     shot.state = 'generating';
+    showWhoIsWaited(run);
     const key = `${run.keyBase}/shot/${i + 1}/a${n}`;
     upsertAttempt(shot.attempts, { attempt: n, state: 'waiting-for-slot', credits: 0 });
     await reserve(run, cost, `shot ${i + 1} attempt ${n}`);
@@ -162,10 +141,12 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
         return attempt.clip;
       }
       shot.state = 'awaiting-review';
+      showWhoIsWaited(run);
       const decision = await awaitClipDecision(run, notifier, i);
       if (decision.decision === 'approve') {
         attempt.state = 'approved';
         shot.state = 'done';
+        showWhoIsWaited(run);
         return attempt.clip;
       }
       Object.assign(attempt, { state: 'rejected', feedback: decision.feedback });
@@ -174,21 +155,18 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
     }
     if (refused) {
       shot.state = 'failed';
-      throw ApplicationFailure.create({
-        type: FailureType.ProviderRefused,
-        message: `shot ${i + 1}: Luma refused the generation: ${attempt.failureReason}; change the shot's description`,
-        nonRetryable: true,
-      });
+      throw failure(
+        FailureType.ProviderRefused,
+        `shot ${i + 1}: Luma refused the generation: ${attempt.failureReason}; change the shot's description`
+      );
     }
     if (attempt.state === 'timed-out') {
       shot.state = 'failed';
-      throw ApplicationFailure.create({
-        type: FailureType.GenerationTimedOut,
-        message:
-          `shot ${i + 1}: Luma made no clip within generationTimeout (${spec.generationTimeout}); ` +
-          'the generation was stopped; try again later or raise generationTimeout',
-        nonRetryable: true,
-      });
+      throw failure(
+        FailureType.GenerationTimedOut,
+        `shot ${i + 1}: Luma made no clip within generationTimeout (${spec.generationTimeout}); ` +
+          'the generation was stopped; try again later or raise generationTimeout'
+      );
     }
     failuresInARow++;
     log.warn('clip attempt failed; trying again', { shot: i + 1, attempt: n, reason: attempt.failureReason });
@@ -196,47 +174,17 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
   }
 }
 
-function isBrokenChild(err: unknown): err is ChildWorkflowFailure {
-  return (
-    err instanceof ChildWorkflowFailure &&
-    (err.cause instanceof TerminatedFailure || err.cause instanceof TimeoutFailure)
-  );
-}
-
-/** Finds what a broken attempt's key paid for (stopping it if still in flight) and records the attempt as failed. */
-async function settleBrokenAttempt(
-  run: StoryRun,
-  shot: number,
-  n: number,
-  key: string,
-  err: ChildWorkflowFailure
-): Promise<ClipAttempt> {
-  const sweeper = proxyActivities<IoActivities>(sweepOptions(run.queues));
-  const found = await sweeper.sweepGenerations({ keyPrefix: key, sinceMs: run.state.startedAtMs });
-  const paid = paidFromSweep(
-    found,
-    () => `shot ${shot + 1} attempt ${n}`,
-    (g) => generationCredits(run.prices, g.price)
-  );
-  recordPaid(run, paid);
-  log.warn('clip attempt workflow ended abnormally; its generations were settled', {
-    shot: shot + 1,
-    attempt: n,
-    found: found.length,
-  });
-  return {
-    attempt: n,
-    state: 'failed',
-    generationId: found[0]?.generationId,
-    credits: roundMoney(paid.reduce((sum, p) => sum + p.credits, 0)),
-    failureReason: `the attempt's workflow was ${err.cause instanceof TerminatedFailure ? 'terminated' : 'timed out'}`,
-  };
-}
-
-/** Merges an attempt's news into the shot's list and returns the stored attempt. */
-function upsertAttempt(attempts: ClipAttempt[], attempt: ClipAttempt): ClipAttempt {
-  const stored = attempts.find((a) => a.attempt === attempt.attempt);
-  if (stored) return Object.assign(stored, attempt);
-  attempts.push({ ...attempt });
-  return attempts[attempts.length - 1];
+/**
+ * While shots are made, the stage says whether the story waits on a person: `awaiting-clip-review` when some clip
+ * waits for a verdict and no shot is being made, so reviewers and operators can find it; `shots` otherwise.
+ */
+function showWhoIsWaited(run: StoryRun): void {
+  // Stories recorded before the stage existed keep their history: the marker is only written by new runs.
+  if (!patched(CLIP_REVIEW_STAGE_PATCH)) return;
+  const { progress } = run.state;
+  if (progress.stage !== 'shots' && progress.stage !== 'awaiting-clip-review') return;
+  const waiting =
+    progress.shots.some((s) => s.state === 'awaiting-review') && !progress.shots.some((s) => s.state === 'generating');
+  const stage = waiting ? 'awaiting-clip-review' : 'shots';
+  if (stage !== progress.stage) setStage(run, stage);
 }

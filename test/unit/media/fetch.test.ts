@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { FailureType } from '../../../activities/errors';
+import { FailureType } from '../../../common/failures';
 import { downloadToFile, MAX_REDIRECTS, resolveInputFile } from '../../../activities/fetch';
 import { expectNonRetryable, expectRetryable, leftoverTempFiles, makeTempDir, removeDir } from './helpers';
 

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FailureType } from '../../../activities/errors';
+import { FailureType } from '../../../common/failures';
 import { extractFrame, extractLastFrame, probeMedia, stitchClips, verifyClip } from '../../../activities/ffmpeg';
 import { imageDiff } from '../../../activities/images';
 import {

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { FailureType } from '../../../activities/errors';
+import { FailureType } from '../../../common/failures';
 import {
   imageDiff,
   makeContactSheet,

@@ -1,0 +1,187 @@
+import { z } from 'zod';
+import { CLIP_ATTEMPT_STATES, GENERATION_STATES, RESULT_STATUSES, SHOT_STATES, STAGES } from './stages';
+import { STORY_MODES } from './story';
+
+// The answer of the `progress` query and the result of a run, as zod schemas: the one source of their TypeScript
+// types, of the HTTP API's response schemas and of its OpenAPI document.
+
+const count = z.number().int().min(0);
+
+/** What a story will cost if nothing is regenerated. */
+export const costEstimateSchema = z.object({
+  keyframeImages: count,
+  clips: count,
+  imageCredits: z.number(),
+  videoCredits: z.number(),
+  credits: z.number(),
+  dollars: z.number(),
+});
+/** What a story will cost if nothing is regenerated. */
+export type CostEstimate = z.infer<typeof costEstimateSchema>;
+
+/** A generation the story paid for; refunded ones (failed at the provider) stay listed with 0 credits. */
+export const paidGenerationSchema = z.object({
+  generationId: z.string(),
+  what: z.string().describe('What it was for, e.g. `keyframe 2 variation 1` or `shot 3 attempt 2`'),
+  credits: z.number(),
+  refunded: z.boolean().optional(),
+});
+/** A generation the story paid for. */
+export type PaidGeneration = z.infer<typeof paidGenerationSchema>;
+
+/** Credits and dollars of a story so far. */
+export const costProgressSchema = z.object({
+  estimated: costEstimateSchema,
+  budgetCredits: z.number().optional(),
+  /** Credits the provider charged (failed generations are refunded and not counted). */
+  used: z.number(),
+  dollars: z.number(),
+  waitingForBudget: z.boolean(),
+});
+/** Credits and dollars of a story so far. */
+export type CostProgress = z.infer<typeof costProgressSchema>;
+
+/**
+ * The progress and result schemas for one way of naming files: the workflows' own (`{ path, url }` pairs and
+ * paths) or the API's (URLs only). Both come from this one function, so they cannot differ in anything else.
+ */
+export function storySchemas<A extends z.ZodRawShape>(asset: z.ZodObject<A>, file: z.ZodString) {
+  const variation = z
+    .object({
+      index: count,
+      state: z.enum(GENERATION_STATES),
+      generationId: z.string().optional(),
+      credits: z.number(),
+      error: z.string().optional(),
+      supplied: z.boolean().optional(),
+    })
+    .extend(asset.partial().shape);
+  const keyframe = z.object({
+    boundary: count,
+    prompt: z.string(),
+    round: count.describe('1 for the first round; each regeneration adds one'),
+    state: z.enum(GENERATION_STATES),
+    variations: z.array(variation),
+    picked: count.optional(),
+  });
+  const attempt = z.object({
+    attempt: count,
+    generationId: z.string().optional(),
+    state: z.enum(CLIP_ATTEMPT_STATES),
+    credits: z.number(),
+    failureReason: z.string().optional(),
+    feedback: z.string().optional(),
+    clip: asset.optional(),
+    duplicates: z.array(z.string()).optional().describe('Billed generations of this key found and deleted'),
+  });
+  const shot = z.object({
+    index: count.describe('0-based; review routes and ids count shots from 1'),
+    state: z.enum(SHOT_STATES),
+    attempts: z.array(attempt),
+    clip: asset.optional(),
+    credits: z.number(),
+  });
+  const output = z.object({ video: asset, poster: asset, storyboard: asset, durationSeconds: z.number() });
+  const progress = z.object({
+    storyId: z.string(),
+    title: z.string(),
+    mode: z.enum(STORY_MODES),
+    stage: z.enum(STAGES),
+    keyframes: z.array(keyframe),
+    shots: z.array(shot),
+    cost: costProgressSchema,
+    stageStartedAt: z.partialRecord(z.enum(STAGES), z.string()).describe('When each stage began (workflow clock)'),
+    output: output.optional(),
+    error: z.string().optional(),
+    paid: z.array(paidGenerationSchema).optional(),
+  });
+  const result = z.object({
+    storyId: z.string(),
+    status: z.enum(RESULT_STATUSES),
+    video: file.optional(),
+    poster: file.optional(),
+    storyboard: file.optional(),
+    durationSeconds: z.number().optional(),
+    output: output.optional(),
+    shots: z.array(
+      z.object({
+        index: count,
+        attempts: count,
+        generationIds: z.array(z.string()),
+        clip: file.optional(),
+        clips: z.array(file),
+      })
+    ),
+    keyframes: z.array(z.object({ boundary: count, picked: count.optional(), images: z.array(file) })),
+    credits: z.number(),
+    dollars: z.number(),
+    paid: z.array(paidGenerationSchema).optional(),
+    error: z.string().optional(),
+  });
+  return { asset, variation, keyframe, attempt, shot, output, progress, result };
+}
+
+/** The schemas as the workflows keep them: files as `{ path, url }` pairs. */
+export const storyFiles = storySchemas(
+  z.object({ path: z.string().describe('where the file lies'), url: z.string().describe('where it is served') }),
+  z.string().describe('path of a file')
+);
+
+/** A file made by the run: where it lies and the URL it is served at. */
+export type AssetRef = z.infer<typeof storyFiles.asset>;
+/** One image variation of a boundary keyframe. */
+export type KeyframeVariation = z.infer<typeof storyFiles.variation>;
+/** A boundary keyframe: the picture between two shots (or before the first / after the last). */
+export type KeyframeProgress = z.infer<typeof storyFiles.keyframe>;
+/** One paid attempt at a shot's clip. */
+export type ClipAttempt = z.infer<typeof storyFiles.attempt>;
+/** Progress of one shot. */
+export type ShotProgress = z.infer<typeof storyFiles.shot>;
+/** The finished video and its companions. */
+export type StoryOutput = z.infer<typeof storyFiles.output>;
+/** The answer of the `progress` query. */
+export type StoryProgress = z.infer<typeof storyFiles.progress>;
+/** What a story run ended with; a failed or cancelled one still lists every asset it paid for. */
+export type StoryResult = z.infer<typeof storyFiles.result>;
+
+/** Builds the result of a run from its last progress snapshot. */
+export function resultFromProgress(progress: StoryProgress): StoryResult {
+  const status = progress.stage === 'completed' ? 'completed' : progress.stage === 'cancelled' ? 'cancelled' : 'failed';
+  return {
+    storyId: progress.storyId,
+    status,
+    video: progress.output?.video.path,
+    poster: progress.output?.poster.path,
+    storyboard: progress.output?.storyboard.path,
+    durationSeconds: progress.output?.durationSeconds,
+    output: progress.output,
+    shots: progress.shots.map((s) => ({
+      index: s.index,
+      attempts: s.attempts.filter((a) => a.generationId).length,
+      generationIds: s.attempts.flatMap((a) => (a.generationId ? [a.generationId] : [])),
+      clip: s.clip?.path,
+      clips: s.attempts.flatMap((a) => (a.clip ? [a.clip.path] : [])),
+    })),
+    keyframes: progress.keyframes.map((k) => ({
+      boundary: k.boundary,
+      picked: k.picked,
+      images: k.variations.flatMap((v) => (v.path ? [v.path] : [])),
+    })),
+    credits: progress.cost.used,
+    dollars: progress.cost.dollars,
+    ...(progress.paid && { paid: progress.paid }),
+    error: progress.error,
+  };
+}
+
+/** One story in a listing (the Temporal visibility record: no query to the workflow). */
+export const storySummarySchema = z.object({
+  storyId: z.string(),
+  title: z.string().optional(),
+  status: z.string().describe('Temporal execution status: RUNNING, COMPLETED, FAILED, CANCELED, ...'),
+  stage: z.enum(STAGES).optional(),
+  creditsUsed: z.number().optional(),
+  startTime: z.string().optional(),
+});
+/** One story in a listing. */
+export type StorySummary = z.infer<typeof storySummarySchema>;

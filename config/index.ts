@@ -1,0 +1,278 @@
+import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import type { GateLimits } from '../common/gate';
+import type { StoryTimings } from '../common/messages';
+import { DEFAULT_PRICES, type PriceTable } from '../common/pricing';
+import { parseWith, ValidationError } from '../common/validation';
+import { taskQueues, type TaskQueues } from '../common/task-queues';
+
+/**
+ * Every environment variable reelflow reads, defined once: name → [default, description]. `.env.example` and the
+ * README's settings table list the same names (a unit test keeps them in step). Temporal's own variables
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) are read by
+ * @temporalio/envconfig.
+ */
+export const ENV = {
+  TEMPORAL_ADDRESS: ['', 'Temporal frontend host:port; unset with `npm run dev` = start a local dev server'],
+  TEMPORAL_NAMESPACE: ['default', 'Temporal namespace'],
+  TEMPORAL_API_KEY: ['', 'API key for Temporal Cloud (read by @temporalio/envconfig)'],
+  TEMPORAL_CLI_PATH: ['', 'Path of the `temporal` CLI used by `npm run dev` (default: found on PATH)'],
+  TEMPORAL_UI_URL: ['http://localhost:8233', 'Base URL of the Temporal Web UI, for the links reelflow prints'],
+  LUMAAI_API_KEY: ['', 'Luma API key (required by workers); unset with `npm run dev` = start the Luma emulator'],
+  LUMAAI_BASE_URL: ['', 'Luma API base URL; unset = the real Luma API'],
+  LUMA_MAX_IN_FLIGHT: ['10', 'Account-wide cap on Luma video generations in flight, across all stories and workers'],
+  LUMA_CREATES_PER_MINUTE: ['20', 'Account-wide cap on Luma video creates per minute'],
+  LUMA_IMAGE_MAX_IN_FLIGHT: ['40', 'Account-wide cap on Luma image (keyframe) generations in flight'],
+  LUMA_IMAGE_CREATES_PER_MINUTE: ['80', 'Account-wide cap on Luma image creates per minute'],
+  LUMA_POLL_INTERVAL_MS: ['3000', 'How often a generation is polled'],
+  LUMA_CREATE_TIMEOUT_MS: ['30000', 'Time limit of one create request (no SDK retries for creates)'],
+  LUMA_LIST_TIMEOUT_MS: ['10000', 'Time limit of one list or get request (reconciliation, polling; no SDK retries)'],
+  REELFLOW_DATA_DIR: ['.reelflow', 'Where assets, the dev server database and logs live'],
+  REELFLOW_HTTP_HOST: ['127.0.0.1', 'Address the HTTP server listens on'],
+  REELFLOW_HTTP_PORT: ['8080', 'Port of the HTTP server (API, assets, review page)'],
+  REELFLOW_PUBLIC_URL: ['', 'URL at which Luma can fetch our assets; default http://<host>:<port>'],
+  REELFLOW_TASK_QUEUE_PREFIX: ['reelflow', 'Prefix of task queue names and of the gate workflow id'],
+  REELFLOW_WORKER_ROLES: ['workflows,io,media', 'Which task queues this worker process serves (io includes poll)'],
+  REELFLOW_WORKFLOW_BUNDLE: [
+    '',
+    'Prebuilt workflow bundle (bundleWorkflowCode output); default: bundle workflows/ at start',
+  ],
+  REELFLOW_MEDIA_CONCURRENCY: ['', 'ffmpeg/sharp activities at once per worker (default: CPU count)'],
+  REELFLOW_IO_CONCURRENCY: [
+    '50',
+    'Short provider/Temporal activities (creates, deletes, gate, webhooks) at once per worker',
+  ],
+  REELFLOW_POLL_CONCURRENCY: ['200', 'Generation polling activities at once per worker (mostly sleeping)'],
+  REELFLOW_POLL_WINDOW_MS: ['600000', 'Longest single polling activity; a longer wait is several windows'],
+  REELFLOW_GATE_RECHECK_MS: ['300000', 'How long a queued gate request waits for its grant before asking again'],
+  REELFLOW_GATE_CHECK_MS: [
+    '30000',
+    'How often the gate checks that its permit holders still run (a dead one frees its slot)',
+  ],
+  REELFLOW_MAX_RETRY_DELAY_MS: ['60000', 'Longest pause between failed clip attempts'],
+  REELFLOW_CONTINUE_AS_NEW_EVENTS: ['4000', 'History length past which a story waiting for review continues as new'],
+  REELFLOW_SHUTDOWN_GRACE_MS: ['30000', 'How long running activities get to finish on shutdown'],
+  REELFLOW_DOLLARS_PER_CREDIT: ['0.05', 'Dollars per Luma credit (your plan)'],
+  REELFLOW_PRICES: ['', 'JSON overriding parts of the price table, e.g. {"video":{"startEndFrame":3}}'],
+  REELFLOW_MAX_DOWNLOAD_MB: ['500', 'Largest file reelflow downloads'],
+  REELFLOW_ALLOW_PRIVATE_INPUTS: ['false', 'Allow story keyframe/audio URLs on private or loopback addresses'],
+  REELFLOW_API_TOKENS: ['', 'API tokens with roles: token:role,token:role (roles: backend, reviewer)'],
+  REELFLOW_REVIEW_SECRET: ['', 'HMAC secret of signed review links (default: random per process)'],
+  REELFLOW_WEBHOOK_URLS: ['', 'Comma-separated URLs that receive story events'],
+  REELFLOW_WEBHOOK_SECRET: ['', 'HMAC-SHA256 secret that signs webhook bodies'],
+  REELFLOW_LOG_LEVEL: ['INFO', 'TRACE, DEBUG, INFO, WARN or ERROR'],
+} as const satisfies Record<string, readonly [string, string]>;
+
+/** An environment variable reelflow reads. */
+export type EnvName = keyof typeof ENV;
+
+const intSetting = (min: number) => z.coerce.number().int().min(min);
+const boolSetting = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_UI_URL: z.url(),
+  LUMAAI_API_KEY: z.string().optional(),
+  LUMAAI_BASE_URL: z.url().optional(),
+  LUMA_MAX_IN_FLIGHT: intSetting(1),
+  LUMA_CREATES_PER_MINUTE: intSetting(1),
+  LUMA_IMAGE_MAX_IN_FLIGHT: intSetting(1),
+  LUMA_IMAGE_CREATES_PER_MINUTE: intSetting(1),
+  LUMA_POLL_INTERVAL_MS: intSetting(10),
+  LUMA_CREATE_TIMEOUT_MS: intSetting(100),
+  LUMA_LIST_TIMEOUT_MS: intSetting(100),
+  REELFLOW_DATA_DIR: z.string().min(1),
+  REELFLOW_HTTP_HOST: z.string().min(1),
+  REELFLOW_HTTP_PORT: intSetting(0).max(65535),
+  REELFLOW_PUBLIC_URL: z.url().optional(),
+  REELFLOW_TASK_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  REELFLOW_WORKER_ROLES: z
+    .string()
+    .transform((v) => v.split(',').map((r) => r.trim()))
+    .pipe(z.array(z.enum(['workflows', 'io', 'media'])).min(1)),
+  REELFLOW_WORKFLOW_BUNDLE: z.string().optional(),
+  REELFLOW_MEDIA_CONCURRENCY: intSetting(1).optional(),
+  REELFLOW_IO_CONCURRENCY: intSetting(1),
+  REELFLOW_POLL_CONCURRENCY: intSetting(1),
+  REELFLOW_POLL_WINDOW_MS: intSetting(1000),
+  REELFLOW_GATE_RECHECK_MS: intSetting(100),
+  REELFLOW_GATE_CHECK_MS: intSetting(100),
+  REELFLOW_MAX_RETRY_DELAY_MS: intSetting(0),
+  REELFLOW_CONTINUE_AS_NEW_EVENTS: intSetting(20),
+  REELFLOW_SHUTDOWN_GRACE_MS: intSetting(0),
+  REELFLOW_DOLLARS_PER_CREDIT: z.coerce.number().positive(),
+  REELFLOW_PRICES: z.string().optional(),
+  REELFLOW_MAX_DOWNLOAD_MB: intSetting(1),
+  REELFLOW_ALLOW_PRIVATE_INPUTS: boolSetting,
+  REELFLOW_API_TOKENS: z.string().optional(),
+  REELFLOW_REVIEW_SECRET: z.string().optional(),
+  REELFLOW_WEBHOOK_URLS: z.string().optional(),
+  REELFLOW_WEBHOOK_SECRET: z.string().optional(),
+  REELFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
+});
+
+/** reelflow's typed configuration. */
+export interface ReelflowConfig {
+  temporal: {
+    /** Set when TEMPORAL_ADDRESS was given; unset means "start a local dev server" to `npm run dev`. */
+    address?: string;
+    namespace: string;
+    connect: ClientConnectConfig;
+    cliPath?: string;
+    uiUrl: string;
+  };
+  luma: {
+    apiKey?: string;
+    baseUrl?: string;
+    /** Account limits per model family, enforced by the gate workflow. */
+    limits: GateLimits;
+    pollIntervalMs: number;
+    createTimeoutMs: number;
+    listTimeoutMs: number;
+  };
+  /** Timings of stories and the gate (tests scale them down). */
+  timings: Required<StoryTimings> & { gateCheckMs: number };
+  dataDir: string;
+  assetsDir: string;
+  http: { host: string; port: number; publicUrl: string };
+  queues: TaskQueues;
+  worker: {
+    roles: Array<'workflows' | 'io' | 'media'>;
+    workflowBundle?: string;
+    mediaConcurrency: number;
+    ioConcurrency: number;
+    pollConcurrency: number;
+    shutdownGraceMs: number;
+  };
+  prices: PriceTable;
+  downloads: { maxBytes: number; allowPrivateInputs: boolean };
+  api: {
+    tokens: Array<{ token: string; role: 'backend' | 'reviewer' }>;
+    reviewSecret?: string;
+    webhookUrls: string[];
+    webhookSecret?: string;
+  };
+  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+/** Builds and validates the configuration from the environment; errors name the variable and the reason. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig {
+  const raw: Record<string, string | undefined> = {};
+  for (const [name, [fallback]] of Object.entries(ENV)) {
+    const value = env[name]?.trim();
+    raw[name] = value ? value : fallback || undefined;
+  }
+  const e = parseWith(envSchema, raw, 'configuration');
+  const dataDir = path.resolve(e.REELFLOW_DATA_DIR);
+  const connect = loadClientConnectConfig({
+    disableFile: !env.TEMPORAL_CONFIG_FILE && !env.TEMPORAL_PROFILE,
+    overrideEnvVars: Object.fromEntries(
+      Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined)
+    ),
+  });
+  connect.namespace = e.TEMPORAL_NAMESPACE;
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      connect,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      uiUrl: e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    },
+    luma: {
+      apiKey: e.LUMAAI_API_KEY,
+      baseUrl: e.LUMAAI_BASE_URL,
+      limits: {
+        video: { maxInFlight: e.LUMA_MAX_IN_FLIGHT, createsPerMinute: e.LUMA_CREATES_PER_MINUTE },
+        image: { maxInFlight: e.LUMA_IMAGE_MAX_IN_FLIGHT, createsPerMinute: e.LUMA_IMAGE_CREATES_PER_MINUTE },
+      },
+      pollIntervalMs: e.LUMA_POLL_INTERVAL_MS,
+      createTimeoutMs: e.LUMA_CREATE_TIMEOUT_MS,
+      listTimeoutMs: e.LUMA_LIST_TIMEOUT_MS,
+    },
+    timings: {
+      pollWindowMs: e.REELFLOW_POLL_WINDOW_MS,
+      gateRecheckMs: e.REELFLOW_GATE_RECHECK_MS,
+      gateCheckMs: e.REELFLOW_GATE_CHECK_MS,
+      maxRetryDelayMs: e.REELFLOW_MAX_RETRY_DELAY_MS,
+      continueAsNewEvents: e.REELFLOW_CONTINUE_AS_NEW_EVENTS,
+    },
+    dataDir,
+    assetsDir: path.join(dataDir, 'assets'),
+    http: {
+      host: e.REELFLOW_HTTP_HOST,
+      port: e.REELFLOW_HTTP_PORT,
+      publicUrl: (e.REELFLOW_PUBLIC_URL ?? `http://${e.REELFLOW_HTTP_HOST}:${e.REELFLOW_HTTP_PORT}`).replace(
+        /\/+$/,
+        ''
+      ),
+    },
+    queues: taskQueues(e.REELFLOW_TASK_QUEUE_PREFIX),
+    worker: {
+      roles: e.REELFLOW_WORKER_ROLES,
+      workflowBundle: e.REELFLOW_WORKFLOW_BUNDLE ? path.resolve(e.REELFLOW_WORKFLOW_BUNDLE) : undefined,
+      mediaConcurrency: e.REELFLOW_MEDIA_CONCURRENCY ?? os.cpus().length,
+      ioConcurrency: e.REELFLOW_IO_CONCURRENCY,
+      pollConcurrency: e.REELFLOW_POLL_CONCURRENCY,
+      shutdownGraceMs: e.REELFLOW_SHUTDOWN_GRACE_MS,
+    },
+    prices: priceTable(e.REELFLOW_PRICES, e.REELFLOW_DOLLARS_PER_CREDIT),
+    downloads: {
+      maxBytes: e.REELFLOW_MAX_DOWNLOAD_MB * 1024 * 1024,
+      allowPrivateInputs: e.REELFLOW_ALLOW_PRIVATE_INPUTS,
+    },
+    api: {
+      tokens: parseTokens(e.REELFLOW_API_TOKENS),
+      reviewSecret: e.REELFLOW_REVIEW_SECRET,
+      webhookUrls: (e.REELFLOW_WEBHOOK_URLS ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+      webhookSecret: e.REELFLOW_WEBHOOK_SECRET,
+    },
+    logLevel: e.REELFLOW_LOG_LEVEL,
+  };
+}
+
+function priceTable(json: string | undefined, dollarsPerCredit: number): PriceTable {
+  let override: Partial<PriceTable> = {};
+  if (json) {
+    try {
+      override = JSON.parse(json) as Partial<PriceTable>;
+    } catch (err) {
+      throw new ValidationError('configuration', [{ field: 'REELFLOW_PRICES', message: `not JSON: ${String(err)}` }]);
+    }
+  }
+  return {
+    video: { ...DEFAULT_PRICES.video, ...override.video },
+    image: { ...DEFAULT_PRICES.image, ...override.image },
+    dollarsPerCredit: override.dollarsPerCredit ?? dollarsPerCredit,
+  };
+}
+
+function parseTokens(value: string | undefined): ReelflowConfig['api']['tokens'] {
+  if (!value) return [];
+  return value.split(',').map((entry, i) => {
+    const [token, role] = entry.trim().split(':');
+    if (!token || (role !== 'backend' && role !== 'reviewer')) {
+      throw new ValidationError('configuration', [
+        { field: `REELFLOW_API_TOKENS[${i}]`, message: 'must be token:backend or token:reviewer' },
+      ]);
+    }
+    return { token, role };
+  });
+}
+
+/** The Luma API key, or a clear error saying how to get going without one. */
+export function requireLumaKey(config: ReelflowConfig): string {
+  if (!config.luma.apiKey) {
+    throw new Error(
+      'LUMAAI_API_KEY is not set: set it for the real Luma API, or run `npm run dev` to use the emulator'
+    );
+  }
+  return config.luma.apiKey;
+}

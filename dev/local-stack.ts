@@ -1,0 +1,98 @@
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import path from 'node:path';
+import { startEmulator } from '../emulator';
+import { DEFAULT_EMULATOR_KEY } from '../emulator/settings';
+import { loadConfig, type ReelflowConfig } from '../config';
+import { connectTemporal } from '../config/temporal';
+import { connectWorkerConnection, createWorkers } from '../workers/create-workers';
+import { ensureSearchAttributes } from '../workers/search-attributes';
+import { ReelflowClient } from '../client/reelflow-client';
+import { ApiAuth } from '../server/api/auth';
+import { createServer } from '../server/server';
+import { startTemporalDevServer } from './temporal-server';
+
+/** Ports the local stack uses when it starts its own Temporal server and emulator. */
+export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, emulator: 7863 } as const;
+
+/** The local stack: Temporal dev server and emulator when needed, workers and HTTP server always. */
+export interface LocalStack {
+  config: ReelflowConfig;
+  client: ReelflowClient;
+  urls: { temporalUi?: string; api: string; emulator?: string };
+  server: FastifyInstance;
+  /** Signs review links for the server's review page. */
+  auth: ApiAuth;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts everything `npm run dev` needs on this machine. Without TEMPORAL_ADDRESS it starts a Temporal dev server
+ * persisted under the data dir; without LUMAAI_API_KEY it starts the Luma emulator. Stop with `stop()`.
+ */
+export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((err) => console.error(err));
+  };
+  try {
+    const effective: NodeJS.ProcessEnv = { ...env };
+    const base = loadConfig(effective);
+    const urls: LocalStack['urls'] = { api: base.http.publicUrl };
+    // The SDK would otherwise shut workers down on its own SIGINT handler, racing our orderly stop.
+    Runtime.install({
+      // At the default level the SDK's start-up warnings (e.g. a queue with no workflows) are only noise here.
+      logger: new DefaultLogger(base.logLevel === 'INFO' ? 'ERROR' : base.logLevel),
+      shutdownSignals: [],
+    });
+
+    if (!base.temporal.address) {
+      const temporal = await startTemporalDevServer({
+        cliPath: base.temporal.cliPath,
+        dbFile: path.join(base.dataDir, 'temporal.sqlite'),
+        port: LOCAL_PORTS.temporal,
+        uiPort: LOCAL_PORTS.temporalUi,
+        logFile: path.join(base.dataDir, 'logs', 'temporal.log'),
+      });
+      stops.push(temporal.stop);
+      effective.TEMPORAL_ADDRESS = temporal.address;
+      effective.TEMPORAL_UI_URL ??= temporal.uiUrl;
+    }
+    if (!base.luma.apiKey) {
+      const emulator = await startEmulator({
+        port: LOCAL_PORTS.emulator,
+        keys: [DEFAULT_EMULATOR_KEY],
+        dataDir: path.join(base.dataDir, 'emulator'),
+      });
+      stops.push(() => emulator.close());
+      effective.LUMAAI_API_KEY = DEFAULT_EMULATOR_KEY;
+      effective.LUMAAI_BASE_URL = emulator.baseUrl;
+      urls.emulator = emulator.baseUrl;
+    }
+    const config = loadConfig(effective);
+    urls.temporalUi = config.temporal.uiUrl;
+
+    const temporalClient = await connectTemporal(config);
+    stops.push(() => temporalClient.connection.close());
+    await ensureSearchAttributes(temporalClient, config.temporal.namespace);
+    const client = ReelflowClient.fromClient(temporalClient, config);
+
+    const connection = await connectWorkerConnection(config);
+    stops.push(() => connection.close());
+    const workers: Worker[] = await createWorkers({ config, connection, client: temporalClient });
+    const running = Promise.all(workers.map((w) => w.run()));
+    stops.push(async () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await running;
+    });
+
+    const auth = new ApiAuth(config.api);
+    const server = await createServer({ config, client, auth });
+    await server.listen({ host: config.http.host, port: config.http.port });
+    stops.push(() => server.close());
+    return { config, client, urls, server, auth, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '../..');
+
+/** Lints `source` as if it were a file in `folder`; answers `<rule>: <message>` per problem. */
+function lintAs(folder: string, source: string): string[] {
+  const probe = path.join(root, folder, `lint-probe-${process.pid}.ts`);
+  writeFileSync(probe, source);
+  try {
+    let output: string;
+    try {
+      output = execFileSync(path.join(root, 'node_modules/.bin/eslint'), ['--format', 'json', probe], {
+        cwd: root,
+      }).toString();
+    } catch (err) {
+      // eslint exits 1 when it finds problems; the report is still on stdout.
+      output = String((err as { stdout?: Buffer }).stdout ?? '');
+    }
+    const [result] = JSON.parse(output) as Array<{ messages: Array<{ ruleId: string; message: string }> }>;
+    return result.messages.map((m) => `${m.ruleId}: ${m.message}`);
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
+test('the lint rule rejects a Node built-in imported into workflows/', () => {
+  const messages = lintAs(
+    'workflows',
+    "import { readFileSync } from 'node:fs';\nexport const size = () => readFileSync('x').length;\n"
+  );
+  expect(messages.some((m) => m.startsWith('no-restricted-imports') && /Node built-ins/.test(m))).toBe(true);
+}, 60_000);
+
+test('the lint rule rejects side-effecting packages and Math.random in workflows/', () => {
+  const messages = lintAs(
+    'workflows',
+    "import sharp from 'sharp';\nexport const pick = () => (Math.random() > 0.5 ? sharp : undefined);\n"
+  );
+  expect(messages.some((m) => m.startsWith('no-restricted-imports'))).toBe(true);
+  expect(messages.some((m) => m.startsWith('no-restricted-properties'))).toBe(true);
+}, 60_000);
+
+test('workflow code as written passes the same rules', () => {
+  const messages = lintAs(
+    'workflows',
+    "import { sleep } from '@temporalio/workflow';\nexport async function napWorkflow(): Promise<void> {\n  await sleep('1s');\n}\n"
+  );
+  expect(messages).toEqual([]);
+}, 60_000);
+
+test.each([
+  [
+    'server',
+    "import { startEmulator } from '../emulator';\nexport const s = startEmulator;\n",
+    'server/ may not import emulator/',
+  ],
+  [
+    'activities',
+    "import { storyWorkflow } from '../workflows';\nexport const w = storyWorkflow;\n",
+    'activities/ may not import workflows/',
+  ],
+  [
+    'activities',
+    "import { loadConfig } from '../config';\nexport const c = loadConfig;\n",
+    'activities/ may not import config/',
+  ],
+  [
+    'client',
+    "import { createServer } from '../server/server';\nexport const s = createServer;\n",
+    'client/ may not import server/',
+  ],
+  [
+    'common',
+    "import { loadConfig } from '../config';\nexport const c = loadConfig;\n",
+    'common/ may not import config/',
+  ],
+  [
+    'cli',
+    "import { createWorkers } from '../workers/create-workers';\nexport const w = createWorkers;\n",
+    'cli/ may not import workers/',
+  ],
+])(
+  'an import across a boundary fails lint: %s/ %#',
+  (folder, source, message) => {
+    const messages = lintAs(folder, source);
+    expect(messages.some((m) => m.startsWith('import-x/no-restricted-paths') && m.includes(message))).toBe(true);
+  },
+  60_000
+);
+
+test('an import the layout allows passes: the server may use the client library', () => {
+  expect(
+    lintAs('server', "import { ReelflowClient } from '../client/reelflow-client';\nexport const c = ReelflowClient;\n")
+  ).toEqual([]);
+}, 60_000);
