@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/common';
+import ipaddr from 'ipaddr.js';
 import { FailureType, nonRetryable } from '../common/failures';
 
 /** Rules for one download; every redirect hop is checked against them again. */
@@ -16,6 +17,11 @@ export interface DownloadOptions {
   allowedHosts?: string[];
   /** Allow loopback, private, link-local and other non-public addresses (default false). */
   allowPrivate?: boolean;
+  /**
+   * Hosts (same forms as `allowedHosts`) that may be on non-public addresses although `allowPrivate` is false, e.g.
+   * the provider emulator on loopback; a redirect from one of them to any other private address is still refused.
+   */
+  privateHosts?: string[];
   /** Largest body accepted, default {@link DEFAULT_MAX_BYTES}. */
   maxBytes?: number;
   /** Time for the whole download, redirects and body included, default {@link DEFAULT_TIMEOUT_MS}. */
@@ -58,7 +64,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const RETRYABLE_4XX = new Set([408, 429]);
 
 // Addresses that are not the public internet: a URL from a story or a provider must not reach the worker's own network.
-const NON_PUBLIC = new BlockList();
+const NON_PUBLIC_V4 = new BlockList();
 for (const [net4, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -68,6 +74,7 @@ for (const [net4, prefix] of [
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
   ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['198.51.100.0', 24],
@@ -75,20 +82,61 @@ for (const [net4, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  NON_PUBLIC.addSubnet(net4, prefix, 'ipv4');
+  NON_PUBLIC_V4.addSubnet(net4, prefix, 'ipv4');
 }
+
+/**
+ * IPv6 forms that carry an IPv4 address at a fixed place; such an address is judged by the IPv4 address it embeds,
+ * since that is where a translator or tunnel delivers the packets (`[64:ff9b::a9fe:a9fe]` is 169.254.169.254).
+ */
+const EMBEDDED_IPV4 = [
+  { form: 'IPv4-mapped', prefix: '::ffff:0:0', bits: 96, offset: 12 },
+  { form: 'IPv4-translated', prefix: '::ffff:0:0:0', bits: 96, offset: 12 },
+  { form: 'IPv4-compatible', prefix: '::', bits: 96, offset: 12 },
+  { form: 'NAT64', prefix: '64:ff9b::', bits: 96, offset: 12 },
+  { form: '6to4', prefix: '2002::', bits: 16, offset: 2 },
+].map((f) => ({ ...f, net: ipaddr.IPv6.parse(f.prefix) }));
+
+// Refused outright: local-use NAT64 (RFC 8215; where the IPv4 address sits depends on the site's prefix), the IETF
+// protocol block with Teredo (2001::/32 hides its client address), and every range that is not global unicast.
+const NON_PUBLIC_V6 = new BlockList();
 for (const [net6, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['::ffff:0:0', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],
+  ['2001::', 23],
   ['2001:db8::', 32],
   ['fc00::', 7],
   ['fe80::', 10],
+  ['fec0::', 10],
   ['ff00::', 8],
 ] as const) {
-  NON_PUBLIC.addSubnet(net6, prefix, 'ipv6');
+  NON_PUBLIC_V6.addSubnet(net6, prefix, 'ipv6');
+}
+
+/**
+ * Whether an IP address is on the public internet. IPv4 is judged by the non-public ranges above; an IPv6 address
+ * that embeds an IPv4 address (IPv4-mapped, -translated or -compatible, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) by
+ * the address it embeds; local-use NAT64, `2001::/23` (Teredo among it) and non-global IPv6 ranges are never public.
+ */
+export function isPublicAddress(address: string): boolean {
+  if (net.isIPv4(address)) return !NON_PUBLIC_V4.check(address, 'ipv4');
+  // A zone index (fe80::1%eth0) only ever qualifies a link-local address, which is refused below anyway.
+  const bare = address.split('%')[0];
+  if (!net.isIPv6(bare)) return false;
+  const embedded = embeddedIPv4(bare);
+  if (embedded) return isPublicAddress(embedded);
+  return !NON_PUBLIC_V6.check(bare, 'ipv6');
+}
+
+/** The IPv4 address an IPv6 address embeds (see {@link EMBEDDED_IPV4}), if it has one of those forms. */
+export function embeddedIPv4(address: string): string | undefined {
+  const parsed = ipaddr.IPv6.parse(address);
+  const form = EMBEDDED_IPV4.find((f) => parsed.match(f.net, f.bits));
+  if (!form) return undefined;
+  return parsed
+    .toByteArray()
+    .slice(form.offset, form.offset + 4)
+    .join('.');
 }
 
 /**
@@ -110,7 +158,7 @@ export async function downloadToFile(
   try {
     for (let redirects = 0; ; redirects++) {
       checkUrl(current, opts);
-      const res = await get(current, signal, opts.allowPrivate ?? false);
+      const res = await get(current, signal, privateAllowed(current, opts));
       const status = res.statusCode ?? 0;
       if (REDIRECT_STATUSES.has(status)) {
         res.resume();
@@ -192,7 +240,7 @@ function checkUrl(url: URL, opts: DownloadOptions): void {
   }
   // Literal IPs skip DNS, so the lookup guard never sees them: check them here.
   const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (!opts.allowPrivate && net.isIP(literal) && isNonPublic(literal)) {
+  if (!privateAllowed(url, opts) && net.isIP(literal) && !isPublicAddress(literal)) {
     throw nonRetryable(FailureType.BadInput, `${redact(url)}: ${literal} is a private or local address`);
   }
 }
@@ -215,6 +263,11 @@ function nextHop(from: URL, location: string | undefined, status: number, redire
   return url;
 }
 
+/** Whether this hop may reach a non-public address: everywhere with `allowPrivate`, else only its `privateHosts`. */
+function privateAllowed(url: URL, opts: DownloadOptions): boolean {
+  return opts.allowPrivate === true || (!!opts.privateHosts?.length && hostAllowed(url, opts.privateHosts));
+}
+
 function hostAllowed(url: URL, allowedHosts: string[] | undefined): boolean {
   if (!allowedHosts) return true;
   const host = url.hostname.toLowerCase().replace(/\.$/, '');
@@ -229,15 +282,11 @@ function hostAllowed(url: URL, allowedHosts: string[] | undefined): boolean {
   });
 }
 
-function isNonPublic(address: string): boolean {
-  return NON_PUBLIC.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
-}
-
 /** A DNS lookup that refuses the connection when any answer is non-public, closing the DNS-rebinding gap. */
 function guardedLookup(allowPrivate: boolean): net.LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-      const bad = err || allowPrivate ? undefined : addresses.find((a) => isNonPublic(a.address));
+      const bad = err || allowPrivate ? undefined : addresses.find((a) => !isPublicAddress(a.address));
       const failure =
         err ?? (bad && new ForbiddenAddressError(`${hostname} resolves to ${bad.address}, a private or local address`));
       if (failure) return callback(failure, options.all ? [] : '');

@@ -4,7 +4,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { FailureType } from '../../../common/failures';
-import { downloadToFile, MAX_REDIRECTS, resolveInputFile } from '../../../activities/fetch';
+import {
+  downloadToFile,
+  embeddedIPv4,
+  isPublicAddress,
+  MAX_REDIRECTS,
+  resolveInputFile,
+} from '../../../activities/fetch';
 import { expectNonRetryable, expectRetryable, leftoverTempFiles, makeTempDir, removeDir } from './helpers';
 
 const BODY = randomBytes(1000);
@@ -33,6 +39,8 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
       return redirect('http://example.invalid/file.bin');
     case '/to-ftp':
       return redirect('ftp://example.invalid/file.bin');
+    case '/redirect':
+      return redirect(url.searchParams.get('to') ?? '/file.bin');
     case '/no-location':
       return void res.writeHead(302).end();
     case '/big':
@@ -275,5 +283,120 @@ describe('resolveInputFile', () => {
       FailureType.BadInput,
       /private or local/
     );
+  });
+});
+
+describe('which addresses are public', () => {
+  // 169.254.169.254 (the cloud metadata service) in every form an address can take.
+  const metadata = [
+    '169.254.169.254',
+    '::ffff:169.254.169.254',
+    '::ffff:a9fe:a9fe',
+    '::a9fe:a9fe',
+    '::ffff:0:a9fe:a9fe',
+    '64:ff9b::169.254.169.254',
+    '64:ff9b::a9fe:a9fe',
+    '64:ff9b:1::a9fe:a9fe',
+    '2002:a9fe:a9fe::',
+    '2002:a9fe:a9fe:1234::1',
+    '2001:0:a9fe:a9fe::1',
+  ];
+  test.each(metadata)('%s is not public', (address) => {
+    expect(isPublicAddress(address)).toBe(false);
+  });
+
+  test.each([
+    ['loopback', ['127.0.0.1', '127.1.2.3', '::1', '::ffff:7f00:1', '64:ff9b::7f00:1', '2002:7f00:1::1']],
+    ['private', ['10.0.0.1', '172.16.5.4', '192.168.1.1', '::ffff:c0a8:101', '64:ff9b::a00:1', '2002:c0a8:101::']],
+    ['unspecified and this-network', ['0.0.0.0', '::', '0.1.2.3']],
+    ['shared, benchmark, documentation, relay', ['100.64.0.1', '198.18.0.1', '192.0.2.1', '192.88.99.1']],
+    ['IPv6 local and special ranges', ['fe80::1', 'fe80::1%eth0', 'fc00::1', 'fd12:3456::1', 'fec0::1', 'ff02::1']],
+    ['documentation, discard, Teredo, local-use NAT64', ['2001:db8::1', '100::1', '2001::1', '64:ff9b:1::808:808']],
+  ])('%s addresses are not public', (_what, addresses) => {
+    for (const address of addresses)
+      expect({ address, public: isPublicAddress(address) }).toEqual({ address, public: false });
+  });
+
+  test('an embedded public IPv4 address is public in every embedding form; plain public addresses are', () => {
+    for (const address of [
+      '8.8.8.8',
+      '1.1.1.1',
+      '2606:4700:4700::1111',
+      '::ffff:8.8.8.8',
+      '64:ff9b::808:808',
+      '2002:808:808::1',
+    ]) {
+      expect({ address, public: isPublicAddress(address) }).toEqual({ address, public: true });
+    }
+    expect(isPublicAddress('not an address')).toBe(false);
+  });
+
+  test('the embedded IPv4 address is read from where each form keeps it', () => {
+    expect(embeddedIPv4('64:ff9b::a9fe:a9fe')).toBe('169.254.169.254');
+    expect(embeddedIPv4('2002:a9fe:a9fe:1::2')).toBe('169.254.169.254');
+    expect(embeddedIPv4('::ffff:7f00:1')).toBe('127.0.0.1');
+    expect(embeddedIPv4('::ffff:0:a00:1')).toBe('10.0.0.1');
+    expect(embeddedIPv4('::a9fe:a9fe')).toBe('169.254.169.254');
+    expect(embeddedIPv4('2606:4700:4700::1111')).toBeUndefined();
+  });
+});
+
+describe('the SSRF guard on URLs', () => {
+  test.each([
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[::ffff:169.254.169.254]/',
+    'http://[::ffff:a9fe:a9fe]/',
+    'http://[::a9fe:a9fe]/',
+    'http://[::ffff:0:a9fe:a9fe]/',
+    'http://[64:ff9b::169.254.169.254]/',
+    'http://[64:ff9b::a9fe:a9fe]/',
+    'http://[64:ff9b:1::a9fe:a9fe]/',
+    'http://[2002:a9fe:a9fe::]/',
+    'http://[2001:0:a9fe:a9fe::]/',
+    'http://2852039166/',
+    'http://0251.0376.0251.0376/',
+    'http://0xa9.0xfe.0xa9.0xfe/',
+    'http://0xa9fea9fe/',
+    'http://169.254.43518/',
+    'https://169.254.169.254/',
+  ])('%s is refused before any connection', async (url) => {
+    await expectNonRetryable(
+      downloadToFile(url, dest('meta.bin')),
+      FailureType.BadInput,
+      /is a private or local address/
+    );
+  });
+
+  test('loopback written in decimal, octal, hex, NAT64 or 6to4 form never reaches the server listening there', async () => {
+    const { port } = server.address() as AddressInfo;
+    for (const host of ['2130706433', '0177.0.0.1', '0x7f.1', '[64:ff9b::7f00:1]', '[2002:7f00:1::]', '[::7f00:1]']) {
+      await expectNonRetryable(
+        downloadToFile(`http://${host}:${port}/file.bin`, dest('loop.bin')),
+        FailureType.BadInput,
+        /is a private or local address/
+      );
+    }
+    await expect(fs.access(dest('loop.bin'))).rejects.toThrow();
+  });
+
+  test('a host trusted to be private may be fetched; its redirects to other private addresses are refused', async () => {
+    const { port } = server.address() as AddressInfo;
+    const trusted = { privateHosts: [hostPort] };
+    await downloadToFile(`${base}/file.bin`, dest('trusted.bin'), trusted);
+    expect((await fs.readFile(dest('trusted.bin'))).equals(BODY)).toBe(true);
+    for (const [to, reason] of [
+      ['http://169.254.169.254/latest/meta-data/', /169\.254\.169\.254 is a private or local address/],
+      [`http://[64:ff9b::7f00:1]:${port}/file.bin`, /64:ff9b::7f00:1 is a private or local address/],
+      [`http://[2002:a9fe:a9fe::]:${port}/file.bin`, /2002:a9fe:a9fe:: is a private or local address/],
+      [`http://0x7f.0.0.2:${port}/file.bin`, /127\.0\.0\.2 is a private or local address/],
+      [`http://localhost:${port}/file.bin`, /localhost resolves to .* a private or local address/],
+    ] as Array<[string, RegExp]>) {
+      await expectNonRetryable(
+        downloadToFile(`${base}/redirect?to=${encodeURIComponent(to)}`, dest('redirected.bin'), trusted),
+        FailureType.BadInput,
+        reason
+      );
+    }
+    await expect(fs.access(dest('redirected.bin'))).rejects.toThrow();
   });
 });
