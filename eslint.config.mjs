@@ -39,6 +39,8 @@ const nodeBuiltins = [
 const RUNTIME_FOLDERS = [
   'common',
   'config',
+  'assets',
+  'inputs',
   'workflows',
   'activities',
   'workers',
@@ -54,11 +56,19 @@ const mayNotImport = {
     why: 'common/ is pure contracts shared by every process',
   },
   config: {
-    from: ['workflows', 'activities', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
+    from: ['assets', 'inputs', 'workflows', 'activities', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
     why: 'config/ is read by every process and depends on common/ alone',
   },
+  assets: {
+    from: RUNTIME_FOLDERS.filter((f) => f !== 'common' && f !== 'assets'),
+    why: 'assets/ (the asset store and its URL signatures) gets its settings passed in and depends on common/ alone',
+  },
+  inputs: {
+    from: RUNTIME_FOLDERS.filter((f) => f !== 'common' && f !== 'inputs'),
+    why: 'inputs/ (checks of supplied inputs, shared by client/ and activities/) depends on common/ alone',
+  },
   workflows: {
-    from: ['config', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
+    from: ['config', 'assets', 'inputs', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
     why: 'workflows/ run in the deterministic sandbox; they see activities as types only',
   },
   activities: {
@@ -66,23 +76,23 @@ const mayNotImport = {
     why: 'activities/ get everything they need as dependencies (createActivities); contracts are in common/',
   },
   workers: {
-    from: ['client', 'server', 'cli', 'dev', 'emulator'],
+    from: ['inputs', 'client', 'server', 'cli', 'dev', 'emulator'],
     why: 'workers/ run workflows and activities and nothing else',
   },
   client: {
-    from: ['activities', 'workers', 'server', 'cli', 'dev', 'emulator'],
+    from: ['assets', 'activities', 'workers', 'server', 'cli', 'dev', 'emulator'],
     why: 'client/ is the library a backend imports: Temporal messages and contracts only',
   },
   server: {
-    from: ['workflows', 'activities', 'workers', 'cli', 'dev', 'emulator'],
-    why: 'server/ talks to stories through client/',
+    from: ['inputs', 'workflows', 'activities', 'workers', 'cli', 'dev', 'emulator'],
+    why: 'server/ talks to stories through client/ and serves files through assets/',
   },
   cli: {
-    from: ['workflows', 'activities', 'workers', 'server', 'dev', 'emulator'],
+    from: ['assets', 'inputs', 'workflows', 'activities', 'workers', 'server', 'dev', 'emulator'],
     why: 'cli/ talks to stories through client/',
   },
   emulator: {
-    from: ['config', 'workflows', 'activities', 'workers', 'client', 'server', 'cli', 'dev'],
+    from: ['config', 'assets', 'inputs', 'workflows', 'activities', 'workers', 'client', 'server', 'cli', 'dev'],
     why: 'emulator/ is the provider stand-in, its own small world',
   },
   bench: { from: ['emulator'], why: 'only dev/ (and tests) may start the emulator' },

@@ -3,6 +3,7 @@ import path from 'node:path';
 import ffmpeg, { type FfmpegCommand, type FfprobeData } from 'fluent-ffmpeg';
 import { tempSibling, writeAtomically } from './atomic-write';
 import { FailureType, nonRetryable } from '../common/failures';
+import { checkAudioFile } from '../inputs';
 
 // fluent-ffmpeg is archived upstream: this is the only module allowed to import it, so it can be swapped out.
 
@@ -79,8 +80,6 @@ export interface ExpectedClip {
 }
 
 const MP4_DEMUXER = 'mov';
-// Demuxers allowed for an audio track; anything else (playlists, concat scripts, images) is refused before decoding.
-const AUDIO_DEMUXERS = ['wav', 'mp3', 'mov', 'ogg', 'flac', 'aac', 'matroska'];
 const AUDIO_RATE = 48_000;
 const DEFAULT_FADE_OUT_SECONDS = 1;
 const DEFAULT_TOLERANCE_SECONDS = 0.5;
@@ -184,7 +183,9 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
       );
     }
   }
-  const audio = opts.audio ? { ...opts.audio, ...(await probeAudio(opts.audio.path)) } : undefined;
+  const audio = opts.audio
+    ? { ...opts.audio, ...(await checkAudioFile(opts.audio.path, { signal: opts.signal })) }
+    : undefined;
 
   const total = probed.reduce((sum, c) => sum + c.info.durationSeconds, 0) - (clips.length - 1) * xf;
   const method = (xf === 0 || clips.length === 1) && canStreamCopy(probed) ? 'stream-copy' : 'reencode';
@@ -281,22 +282,10 @@ async function probeVideo(filePath: string): Promise<ProbedVideo> {
   };
 }
 
-async function probeAudio(filePath: string): Promise<{ path: string; demuxer: string }> {
-  const abs = path.resolve(filePath);
-  const data = await ffprobe(abs, localInputOptions(AUDIO_DEMUXERS), FailureType.BadInput, 'an audio file');
-  if (!data.streams.some((s) => s.codec_type === 'audio')) {
-    throw nonRetryable(FailureType.BadInput, `${abs}: not an audio file (no audio stream found)`);
-  }
-  // Forcing the demuxer ffprobe recognised keeps ffmpeg from guessing again on the same bytes.
-  const demuxer = String(data.format.format_name ?? '').split(',')[0];
-  if (!AUDIO_DEMUXERS.includes(demuxer)) throw nonRetryable(FailureType.BadInput, `${abs}: unsupported audio format`);
-  return { path: abs, demuxer };
-}
-
 function ffprobe(
   abs: string,
   inputOptions: string[],
-  failureType: typeof FailureType.MediaCheckFailed | typeof FailureType.BadInput,
+  failureType: typeof FailureType.MediaCheckFailed,
   what: string
 ): Promise<FfprobeData> {
   return new Promise((resolve, reject) => {

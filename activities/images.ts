@@ -1,26 +1,13 @@
 import path from 'node:path';
-import sharp, { type Metadata, type OverlayOptions, type Sharp, type SharpOptions } from 'sharp';
+import sharp, { type OverlayOptions, type Sharp } from 'sharp';
 import { writeAtomically } from './atomic-write';
 import { FailureType, nonRetryable } from '../common/failures';
+import { imageRefusal, inspectImageFile, SAFE_IMAGE_INPUT } from '../inputs';
 
-/** Largest image we decode: a 16000×16000 PNG of 747 KB would otherwise take about 900 MB of memory. */
-export const MAX_INPUT_PIXELS = 50_000_000;
+export { ACCEPTED_FORMATS, MAX_INPUT_PIXELS } from '../inputs';
 
-/** Image formats accepted as input (sharp's `metadata().format` names). */
-export const ACCEPTED_FORMATS: readonly string[] = ['jpeg', 'png', 'webp'];
-
-// An allow-list of decoders, process-wide (libvips keeps it globally): GIF, TIFF, HEIF, PDF, ImageMagick and any
-// loader a future libvips adds stay unreachable. SVG stays reachable because other code in the same process draws SVG
-// (the emulator's prompt pictures); SVG inputs are still refused by the format check before their pixels are decoded.
-sharp.block({ operation: ['VipsForeignLoad'] });
-sharp.unblock({
-  operation: ['VipsForeignLoadJpeg', 'VipsForeignLoadPng', 'VipsForeignLoadWebp', 'VipsForeignLoadSvg'],
-});
 // libvips caches decoded files by name; a keyframe rewritten under the same path must not be served stale.
 sharp.cache(false);
-
-// 'error' refuses truncated and corrupt pixel data but lets through warnings (odd EXIF) that phone JPEGs often carry.
-const SAFE_INPUT: SharpOptions = { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', autoOrient: true };
 
 /** Result of {@link normalizeImage}. */
 export interface NormalizedImage {
@@ -71,7 +58,7 @@ const DEFAULT_TILE_WIDTH = 320;
 const MAX_COLUMNS = 4;
 
 /**
- * Checks an input image (JPEG/PNG/WebP, at most {@link MAX_INPUT_PIXELS}, not truncated), turns it upright per EXIF,
+ * Checks an input image (JPEG/PNG/WebP by its bytes, one frame, at most 50 Mpx, not truncated), turns it upright per EXIF,
  * cover-fits it to exactly width×height and writes an sRGB PNG without metadata; bad input is a non-retryable BadInput.
  */
 export async function normalizeImage(
@@ -85,7 +72,7 @@ export async function normalizeImage(
       `normalizeImage: size must be positive integers, got ${size.width}x${size.height}`
     );
   }
-  const source = await inspectImage(inputPath);
+  const source = await inspectImageFile(inputPath);
   await writeAtomically(outPath, (tmp) =>
     decode(inputPath, (img) =>
       img.resize(size.width, size.height, { fit: 'cover' }).toColourspace('srgb').png().toFile(tmp)
@@ -106,7 +93,7 @@ export async function makeContactSheet(opts: ContactSheetOptions): Promise<Conta
       `makeContactSheet: bad layout (columns ${columns}, tile width ${tileWidth})`
     );
   }
-  const [first] = await Promise.all(tiles.map((tile) => inspectImage(tile.path)));
+  const [first] = await Promise.all(tiles.map((tile) => inspectImageFile(tile.path)));
   const tileHeight = Math.max(1, Math.round((tileWidth * first.sourceHeight) / first.sourceWidth));
   const rows = Math.ceil(tiles.length / columns);
   const cellHeight = tileHeight + SHEET_LABEL_HEIGHT;
@@ -144,7 +131,7 @@ export async function makeContactSheet(opts: ContactSheetOptions): Promise<Conta
 
 /** Writes a JPEG poster (quality 85) from a frame image; returns its size. */
 export async function makePoster(framePath: string, outPath: string): Promise<{ width: number; height: number }> {
-  const source = await inspectImage(framePath);
+  const source = await inspectImageFile(framePath);
   await writeAtomically(outPath, (tmp) =>
     decode(framePath, (img) => img.toColourspace('srgb').jpeg({ quality: 85, progressive: true }).toFile(tmp))
   );
@@ -154,7 +141,7 @@ export async function makePoster(framePath: string, outPath: string): Promise<{ 
 /** Mean absolute difference (0..255) of the RGB values of two images; `b` is resized to `a`'s size if they differ. */
 export async function imageDiff(a: string | Buffer, b: string | Buffer): Promise<number> {
   const rgb = (input: string | Buffer, resizeTo?: { width: number; height: number }) => {
-    let img = sharp(input, SAFE_INPUT);
+    let img = sharp(input, SAFE_IMAGE_INPUT);
     if (resizeTo) img = img.resize(resizeTo.width, resizeTo.height, { fit: 'fill' });
     return img.toColourspace('srgb').removeAlpha().raw().toBuffer({ resolveWithObject: true });
   };
@@ -169,51 +156,20 @@ export async function imageDiff(a: string | Buffer, b: string | Buffer): Promise
   return sum / first.data.length;
 }
 
-/** Reads the header only: format, pixel count and upright size, with a BadInput naming the file when it is unfit. */
-async function inspectImage(
-  inputPath: string
-): Promise<{ sourceFormat: string; sourceWidth: number; sourceHeight: number }> {
-  const name = path.basename(inputPath);
-  let meta: Metadata;
-  try {
-    meta = await sharp(inputPath, SAFE_INPUT).metadata();
-  } catch (err) {
-    throw badImage(name, err);
-  }
-  if (!meta.format || !ACCEPTED_FORMATS.includes(meta.format)) {
-    throw nonRetryable(
-      FailureType.BadInput,
-      `${name}: ${meta.format ?? 'unknown'} images are not accepted (JPEG, PNG, WebP only)`
-    );
-  }
-  const { width, height } = meta.autoOrient;
-  if (width * height > MAX_INPUT_PIXELS) {
-    throw nonRetryable(FailureType.BadInput, `${name}: ${width}x${height} is more than ${MAX_INPUT_PIXELS / 1e6} Mpx`);
-  }
-  return { sourceFormat: meta.format, sourceWidth: width, sourceHeight: height };
-}
+/** libvips messages that blame the input (a loader's read or decode error), whatever follows them. */
+const INPUT_FAULT = /load|read error|premature|truncat|corrupt|pixel limit|unsupported image|not a known/i;
 
 /** Runs a sharp pipeline on a checked input; decoding failures (truncated, corrupt) become a BadInput. */
 async function decode<T>(inputPath: string, pipeline: (img: Sharp) => Promise<T>): Promise<T> {
   try {
-    return await pipeline(sharp(inputPath, SAFE_INPUT));
+    return await pipeline(sharp(inputPath, SAFE_IMAGE_INPUT));
   } catch (err) {
-    // A failure to write is ours to retry, not the input's fault.
-    if (err instanceof Error && /\bwrit|ENOSPC|EACCES|EROFS/i.test(err.message)) throw err;
-    throw badImage(path.basename(inputPath), err);
+    // A failure to write is ours to retry, not the input's fault; but libvips reports a truncated input as a read
+    // error followed by "unable to write to target", and that one is the input's.
+    const message = err instanceof Error ? err.message : String(err);
+    if (!INPUT_FAULT.test(message) && /\bwrit|ENOSPC|EACCES|EROFS/i.test(message)) throw err;
+    throw imageRefusal(path.basename(inputPath), err);
   }
-}
-
-function badImage(name: string, err: unknown): Error {
-  const reason = err instanceof Error ? err.message : String(err);
-  if (/missing|ENOENT/i.test(reason)) return nonRetryable(FailureType.BadInput, `${name}: file not found`);
-  if (/unsupported image format|blocked/i.test(reason)) {
-    return nonRetryable(FailureType.BadInput, `${name}: not a JPEG, PNG or WebP image`);
-  }
-  if (/pixel limit/i.test(reason)) {
-    return nonRetryable(FailureType.BadInput, `${name}: more than ${MAX_INPUT_PIXELS / 1e6} Mpx`);
-  }
-  return nonRetryable(FailureType.BadInput, `${name}: cannot be decoded (${reason})`);
 }
 
 /** Renders a caption as raw RGBA no larger than the label band; undefined if it is empty or cannot be drawn. */

@@ -26,6 +26,3 @@ export type IoActivities = ByQueue['io'];
 export type PollActivities = ByQueue['poll'];
 /** Activities on the `media` queue. */
 export type MediaActivities = ByQueue['media'];
-
-export type { AssetStore } from './assets';
-export { createLocalAssetStore } from './assets';

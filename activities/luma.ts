@@ -28,6 +28,11 @@ export interface LumaDeps {
   clockSkewMs: number;
   /** Pages of 100 a reconciliation may read before it gives up for this attempt (default 20). */
   maxListPages?: number;
+  /**
+   * The URL Luma is handed for a keyframe: history keeps the asset's canonical URL, and this mints the signed,
+   * expiring one at the moment of the create (workers sign it for `PROVIDER_URL_TTL_SECONDS` of assets/).
+   */
+  providerUrl: (url: string) => Promise<string>;
 }
 
 /** The fields of a create request that identify it when Luma echoes it back. */
@@ -52,7 +57,19 @@ export function isSameRequest(echo: Record<string, unknown> | undefined, sent: C
   return (
     echo.prompt === sent.prompt &&
     echo.model === sent.model &&
-    JSON.stringify(echo.keyframes ?? null) === JSON.stringify(sent.keyframes ?? null)
+    // Keyframe URLs carry a fresh signature on every attempt; the file they name is what identifies the request.
+    JSON.stringify(unsigned(echo.keyframes)) === JSON.stringify(unsigned(sent.keyframes))
+  );
+}
+
+/** Keyframes of a request with the query (signature) of each URL dropped. */
+function unsigned(keyframes: unknown): unknown {
+  if (!keyframes || typeof keyframes !== 'object') return keyframes ?? null;
+  return Object.fromEntries(
+    Object.entries(keyframes as Record<string, { url?: unknown }>).map(([frame, k]) => [
+      frame,
+      typeof k?.url === 'string' ? { ...k, url: k.url.split('?')[0] } : k,
+    ])
   );
 }
 
@@ -184,9 +201,9 @@ export function createLumaActivities(deps: LumaDeps) {
     /** Submits one clip generation with START (and END) frame conditioning, exactly once per key. */
     async submitVideoGeneration(input: VideoGenerationInput): Promise<SubmittedGeneration> {
       const keyframes: { frame0: { type: 'image'; url: string }; frame1?: { type: 'image'; url: string } } = {
-        frame0: { type: 'image', url: input.frame0Url },
+        frame0: { type: 'image', url: await deps.providerUrl(input.frame0Url) },
       };
-      if (input.frame1Url) keyframes.frame1 = { type: 'image', url: input.frame1Url };
+      if (input.frame1Url) keyframes.frame1 = { type: 'image', url: await deps.providerUrl(input.frame1Url) };
       const body = {
         prompt: input.prompt,
         // The SDK's type lists only the older models; the API accepts the newer ones.

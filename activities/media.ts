@@ -1,13 +1,19 @@
 import { Context, log } from '@temporalio/activity';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { ApplicationFailure } from '@temporalio/common';
+import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { AssetStore } from '../assets';
+import { FailureType, nonRetryable } from '../common/failures';
+import type { CheckedInputs } from '../common/messages';
 import type { AssetRef, StoryOutput } from '../common/progress';
-import type { AssetStore } from './assets';
+import { isUrlReference, type SuppliedInput } from '../common/story';
+import { checkAudioFile } from '../inputs';
+import { writeAtomically } from './atomic-write';
 import { downloadToFile, resolveInputFile } from './fetch';
 import { extractFrame, extractLastFrame, probeMedia, stitchClips, verifyClip } from './ffmpeg';
 import { whileHeartbeating } from './heartbeat';
 import { makeContactSheet, makePoster, normalizeImage } from './images';
+import { withScratch as inScratch } from './scratch';
 
 /** What the media activities need. */
 export interface MediaDeps {
@@ -17,32 +23,141 @@ export interface MediaDeps {
   /** Whether supplied keyframes and audio may be fetched from private or loopback addresses. */
   allowPrivateInputs: boolean;
   maxDownloadBytes: number;
+  /** Longest supplied audio track, in seconds. */
+  maxAudioSeconds: number;
+  /** Where scratch directories go (default: the system temp dir); each is removed after its activity. */
+  scratchDir?: string;
 }
 
 /** Where a keyframe image comes from: a provider URL, or a path/URL the story supplied. */
 export type KeyframeSource = { providerUrl: string } | { supplied: string };
 
-/** Runs `fn` in a scratch directory that is removed afterwards. */
-async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'reelflow-'));
-  try {
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+/** Supplied inputs fetched and checked at once by {@link checkSuppliedInputs}. */
+const INPUT_CHECKS_AT_ONCE = 4;
 
 /** Builds the ffmpeg/sharp activities. */
 export function createMediaActivities(deps: MediaDeps) {
+  const withScratch = <T>(fn: (dir: string) => Promise<T>) => inScratch(fn, deps.scratchDir);
   const providerDownload = (url: string, dest: string, signal: AbortSignal) =>
     downloadToFile(url, dest, {
       allowedHosts: deps.providerHosts.length ? deps.providerHosts : undefined,
-      allowPrivate: deps.providerHosts.length > 0,
+      // The provider's own host may be private (the emulator on loopback); a redirect elsewhere private may not.
+      privateHosts: deps.providerHosts,
       maxBytes: deps.maxDownloadBytes,
       signal,
     });
 
+  /** Fetches or reads one supplied input, checks it, and keeps the checked copy in the store. */
+  async function checkOne(
+    input: { storyId: string; assetBase: string; width: number; height: number },
+    item: SuppliedInput,
+    dir: string,
+    signal: AbortSignal
+  ): Promise<AssetRef> {
+    const local = await resolveInputFile(item.ref, {
+      downloadDir: path.join(dir, item.field.replace(/[^A-Za-z0-9]+/g, '-')),
+      allowPrivate: deps.allowPrivateInputs,
+      maxBytes: deps.maxDownloadBytes,
+      signal,
+    }).catch((err: unknown) => {
+      // A server that trickles bytes is the input's fault as much as one that answers 404.
+      if (!signal.aborted && err instanceof Error && /did not finish within/.test(err.message)) {
+        throw nonRetryable(FailureType.BadInput, err.message);
+      }
+      throw err;
+    });
+    // A refusal names the file; a downloaded one by its URL (without the query), not by its name in the scratch dir.
+    const named = (err: unknown): never => {
+      const prefix = `${path.basename(local)}: `;
+      if (isBadInput(err) && isUrlReference(item.ref) && (err as Error).message.startsWith(prefix)) {
+        const reason = (err as Error).message.slice(prefix.length);
+        throw nonRetryable(FailureType.BadInput, `${withoutQuery(item.ref)}: ${reason}`);
+      }
+      throw err;
+    };
+    if (item.kind === 'image') {
+      const target = await deps.assets.ref(
+        input.storyId,
+        `${input.assetBase}/keyframes/b${item.boundary}-supplied.png`
+      );
+      await normalizeImage(local, target.path, { width: input.width, height: input.height }).catch(named);
+      return target;
+    }
+    await checkAudioFile(local, { maxSeconds: deps.maxAudioSeconds, signal }).catch(named);
+    const ext = path.extname(local).toLowerCase();
+    const target = await deps.assets.ref(
+      input.storyId,
+      `${input.assetBase}/input/audio${/^\.[a-z0-9]{1,5}$/.test(ext) ? ext : ''}`
+    );
+    await writeAtomically(target.path, (tmp) => copyFile(local, tmp));
+    return target;
+  }
+
   return {
+    /**
+     * Fetches and checks every input a story supplies (keyframe images, the audio track) before anything is paid
+     * for, and keeps the checked copies in the store for the rest of the run. Refuses with one non-retryable BadInput
+     * naming every bad field and why (`keyframes[0]: bomb.png: 20000x20000 is more than 50 Mpx`).
+     */
+    async checkSuppliedInputs(input: {
+      storyId: string;
+      /** This run's folder inside the story's asset folder. */
+      assetBase: string;
+      inputs: SuppliedInput[];
+      /** The story's frame size, which keyframes are fitted to. */
+      width: number;
+      height: number;
+    }): Promise<CheckedInputs> {
+      const signal = Context.current().cancellationSignal;
+      return whileHeartbeating(() =>
+        withScratch(async (dir) => {
+          const outcomes: Array<{ item: SuppliedInput; ref?: AssetRef; error?: unknown }> = [];
+          let next = 0;
+          const lane = async () => {
+            while (next < input.inputs.length) {
+              const item = input.inputs[next++];
+              try {
+                outcomes.push({ item, ref: await checkOne(input, item, dir, signal) });
+              } catch (error) {
+                if (signal.aborted) throw error;
+                outcomes.push({ item, error });
+              }
+            }
+          };
+          await Promise.all(Array.from({ length: Math.min(INPUT_CHECKS_AT_ONCE, input.inputs.length) }, lane));
+          const byField = (a: { item: SuppliedInput }, b: { item: SuppliedInput }) =>
+            input.inputs.indexOf(a.item) - input.inputs.indexOf(b.item);
+          const failed = outcomes.filter((o) => o.error !== undefined).sort(byField);
+          const refused = failed.filter((o) => isBadInput(o.error));
+          if (refused.length > 0) {
+            // Every field that failed is named, one that could not be checked this time (a 5xx) as well.
+            const reasons = failed.map((o) =>
+              isBadInput(o.error)
+                ? `${o.item.field}: ${(o.error as Error).message}`
+                : `${o.item.field}: could not be checked (${o.error instanceof Error ? o.error.message : String(o.error)})`
+            );
+            log.info('supplied inputs refused', { storyId: input.storyId, reasons });
+            throw nonRetryable(FailureType.BadInput, `invalid story: ${reasons.join('; ')}`, [
+              refused.map((o) => ({ field: o.item.field, message: (o.error as Error).message })),
+            ]);
+          }
+          if (failed.length > 0) {
+            // Transient (a 5xx, a reset connection): Temporal tries the whole check again.
+            const first = failed[0];
+            throw new Error(`${first.item.field}: ${String((first.error as Error)?.message ?? first.error)}`, {
+              cause: first.error,
+            });
+          }
+          const checked: CheckedInputs = { keyframes: [] };
+          for (const { item, ref } of outcomes.sort(byField)) {
+            if (item.kind === 'image') checked.keyframes.push({ boundary: item.boundary!, ...ref! });
+            else checked.audio = ref;
+          }
+          return checked;
+        })
+      );
+    },
+
     /** Brings a keyframe image into the store: download or read it, check it, and fit it to the story's frame. */
     async ingestKeyframe(input: {
       storyId: string;
@@ -150,4 +265,12 @@ export function createMediaActivities(deps: MediaDeps) {
       );
     },
   };
+}
+
+function withoutQuery(url: string): string {
+  return url.trim().split(/[?#]/)[0];
+}
+
+function isBadInput(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.type === FailureType.BadInput;
 }

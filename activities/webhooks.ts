@@ -12,6 +12,11 @@ export interface WebhookDeps {
   fetchImpl?: typeof fetch;
   /** Time limit of one POST. */
   timeoutMs?: number;
+  /**
+   * The URL a receiver is sent for a story's file: events in history carry canonical URLs, and this mints the
+   * signed, expiring one at delivery (workers: `WEBHOOK_URL_TTL_SECONDS` of assets/). Unset: sent as they are.
+   */
+  receiverUrl?: (url: string) => Promise<string>;
 }
 
 /** Header carrying `sha256=<hex HMAC-SHA256 of the raw body>`. */
@@ -52,7 +57,9 @@ export function createWebhookActivities(deps: WebhookDeps) {
       const context = currentContext();
       const previous = context?.info.heartbeatDetails as DeliveryProgress | undefined;
       const delivered = new Set(previous?.delivered ?? []);
-      const body = JSON.stringify(event);
+      const outgoing =
+        event.video && deps.receiverUrl ? { ...event, video: await deps.receiverUrl(event.video) } : event;
+      const body = JSON.stringify(outgoing);
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'user-agent': 'reelflow-webhooks',

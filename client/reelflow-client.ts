@@ -26,6 +26,7 @@ import { connectTemporal } from '../config/temporal';
 import { FailureType } from '../common/failures';
 import { progress, raiseBudget, reviewKeyframes, reviewShot } from '../workflows/messages';
 import type { storyWorkflow } from '../workflows/story';
+import { checkLocalInputs } from './local-inputs';
 import { prepareStory } from './prepare-story';
 
 /** A failure a caller can act on: `code` says which (HTTP status and CLI exit follow from it). */
@@ -78,7 +79,10 @@ export class ReelflowClient {
     return runId ? `${base}/${runId}` : base;
   }
 
-  /** Starts a story; the id defaults to a new one. Fails with `conflict` if a story with that id exists. */
+  /**
+   * Starts a story; the id defaults to a new one. Fails with `invalid` naming the field for a bad story or a bad local
+   * input file (checked here, before anything starts), and with `conflict` if a story with that id exists.
+   */
   async start(story: unknown, options: { storyId?: string; baseDir?: string } = {}): Promise<StartedStory> {
     const storyId = options.storyId ?? `story-${randomUUID().slice(0, 8)}`;
     if (!STORY_ID_PATTERN.test(storyId)) {
@@ -89,6 +93,10 @@ export class ReelflowClient {
       );
     }
     const { spec, estimate } = this.prepareOrThrow(story, options.baseDir);
+    const issues = await checkLocalInputs(spec, this.config.inputs);
+    if (issues.length) {
+      throw new ReelflowError('invalid', new ValidationError('story', issues).message, issues);
+    }
     const input: StoryWorkflowInput = {
       storyId,
       spec,

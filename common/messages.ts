@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { PriceTable } from './pricing';
-import type { PaidGeneration, StoryProgress } from './progress';
+import type { AssetRef, PaidGeneration, StoryProgress } from './progress';
 import { STAGES } from './stages';
 import { PROMPT_MAX, PROMPT_MIN, type StorySpec } from './story';
 import type { TaskQueues } from './task-queues';
@@ -53,6 +53,16 @@ export interface StoryCheckpoint {
   eventCount: number;
   /** Epoch ms of the story's first start (workflow clock). */
   startedAtMs: number;
+  /** The story's supplied inputs, checked and stored before anything was paid (unset for stories without any). */
+  inputs?: CheckedInputs;
+}
+
+/** Supplied inputs after their check: the stored copies the rest of the run uses instead of fetching them again. */
+export interface CheckedInputs {
+  /** Each supplied keyframe, fitted to the story's frame. */
+  keyframes: Array<AssetRef & { boundary: number }>;
+  /** The audio track, as supplied (checked, not re-encoded). */
+  audio?: AssetRef;
 }
 
 /** Review of the boundary keyframes: pick variations, regenerate boundaries, approve. */

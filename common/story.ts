@@ -142,3 +142,29 @@ export function keyframePrompt(story: StorySpec, boundary: number): string {
   else scene = `Transition from "${shots[boundary - 1].description}" to "${shots[boundary].description}"`;
   return joinPrompt(story.style, scene).slice(0, PROMPT_MAX);
 }
+
+/** One input a story supplies instead of having it made: a keyframe image or its audio track. */
+export interface SuppliedInput {
+  /** The story field it comes from, as errors name it: `keyframes[2]`, `audio.src`. */
+  field: string;
+  kind: 'image' | 'audio';
+  /** The path or URL as the story gives it. */
+  ref: string;
+  /** The keyframe boundary, for images. */
+  boundary?: number;
+}
+
+/** Every supplied input of a story, keyframes in boundary order, then the audio track. */
+export function suppliedInputs(story: StorySpec): SuppliedInput[] {
+  const inputs: SuppliedInput[] = [];
+  story.keyframes?.forEach((ref, boundary) => {
+    if (ref) inputs.push({ field: `keyframes[${boundary}]`, kind: 'image', ref, boundary });
+  });
+  if (story.audio) inputs.push({ field: 'audio.src', kind: 'audio', ref: story.audio.src });
+  return inputs;
+}
+
+/** Whether an input reference is a URL (it has a scheme) rather than a file path. */
+export function isUrlReference(ref: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:/i.test(ref.trim());
+}

@@ -58,8 +58,20 @@ export const ENV = {
   REELFLOW_PRICES: ['', 'JSON overriding parts of the price table, e.g. {"video":{"startEndFrame":3}}'],
   REELFLOW_MAX_DOWNLOAD_MB: ['500', 'Largest file reelflow downloads'],
   REELFLOW_ALLOW_PRIVATE_INPUTS: ['false', 'Allow story keyframe/audio URLs on private or loopback addresses'],
+  REELFLOW_MAX_AUDIO_SECONDS: [
+    '3600',
+    'Longest supplied audio track accepted, in seconds (checked before anything is paid)',
+  ],
   REELFLOW_API_TOKENS: ['', 'API tokens with roles: token:role,token:role (roles: backend, reviewer)'],
-  REELFLOW_REVIEW_SECRET: ['', 'HMAC secret of signed review links (default: random per process)'],
+  REELFLOW_INSECURE_OPEN_API: [
+    'false',
+    'Let `npm run server` start without REELFLOW_API_TOKENS: loopback callers get every right (never behind a proxy)',
+  ],
+  REELFLOW_SIGNING_SECRET: [
+    '',
+    'HMAC secret of review links and asset URLs, the same for the HTTP server and every worker (required by both)',
+  ],
+  REELFLOW_REVIEW_SECRET: ['', 'Older name of REELFLOW_SIGNING_SECRET, read when that is unset'],
   REELFLOW_WEBHOOK_URLS: ['', 'Comma-separated URLs that receive story events'],
   REELFLOW_WEBHOOK_SECRET: ['', 'HMAC-SHA256 secret that signs webhook bodies'],
   REELFLOW_LOG_LEVEL: ['INFO', 'TRACE, DEBUG, INFO, WARN or ERROR'],
@@ -108,8 +120,11 @@ const envSchema = z.object({
   REELFLOW_PRICES: z.string().optional(),
   REELFLOW_MAX_DOWNLOAD_MB: intSetting(1),
   REELFLOW_ALLOW_PRIVATE_INPUTS: boolSetting,
+  REELFLOW_MAX_AUDIO_SECONDS: intSetting(1),
   REELFLOW_API_TOKENS: z.string().optional(),
-  REELFLOW_REVIEW_SECRET: z.string().optional(),
+  REELFLOW_INSECURE_OPEN_API: boolSetting,
+  REELFLOW_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters (32 random bytes are best)').optional(),
+  REELFLOW_REVIEW_SECRET: z.string().min(16, 'must be at least 16 characters (32 random bytes are best)').optional(),
   REELFLOW_WEBHOOK_URLS: z.string().optional(),
   REELFLOW_WEBHOOK_SECRET: z.string().optional(),
   REELFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
@@ -150,9 +165,14 @@ export interface ReelflowConfig {
   };
   prices: PriceTable;
   downloads: { maxBytes: number; allowPrivateInputs: boolean };
+  /** Limits of supplied inputs beyond the fixed image rules (JPEG/PNG/WebP, one frame, at most 50 Mpx). */
+  inputs: { maxAudioSeconds: number };
   api: {
     tokens: Array<{ token: string; role: 'backend' | 'reviewer' }>;
-    reviewSecret?: string;
+    /** REELFLOW_INSECURE_OPEN_API: `npm run server` may start without tokens. */
+    insecureOpen: boolean;
+    /** Key of review links and asset URLs (REELFLOW_SIGNING_SECRET, or its older name REELFLOW_REVIEW_SECRET). */
+    signingSecret?: string;
     webhookUrls: string[];
     webhookSecret?: string;
   };
@@ -225,9 +245,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       maxBytes: e.REELFLOW_MAX_DOWNLOAD_MB * 1024 * 1024,
       allowPrivateInputs: e.REELFLOW_ALLOW_PRIVATE_INPUTS,
     },
+    inputs: { maxAudioSeconds: e.REELFLOW_MAX_AUDIO_SECONDS },
     api: {
       tokens: parseTokens(e.REELFLOW_API_TOKENS),
-      reviewSecret: e.REELFLOW_REVIEW_SECRET,
+      insecureOpen: e.REELFLOW_INSECURE_OPEN_API,
+      signingSecret: e.REELFLOW_SIGNING_SECRET ?? e.REELFLOW_REVIEW_SECRET,
       webhookUrls: (e.REELFLOW_WEBHOOK_URLS ?? '')
         .split(',')
         .map((u) => u.trim())
@@ -265,6 +287,20 @@ function parseTokens(value: string | undefined): ReelflowConfig['api']['tokens']
     }
     return { token, role };
   });
+}
+
+/**
+ * The key of review links and asset URLs, or a clear error: a worker signs the keyframe URLs Luma fetches and the
+ * HTTP server checks them, so separate processes must share it.
+ */
+export function requireSigningSecret(config: ReelflowConfig): string {
+  if (!config.api.signingSecret) {
+    throw new Error(
+      'REELFLOW_SIGNING_SECRET is not set: the HTTP server and every worker must share one secret to sign and check ' +
+        'asset URLs and review links; set it to the same random value for all of them (e.g. `openssl rand -hex 32`)'
+    );
+  }
+  return config.api.signingSecret;
 }
 
 /** The Luma API key, or a clear error saying how to get going without one. */

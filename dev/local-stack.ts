@@ -1,5 +1,7 @@
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startEmulator } from '../emulator';
 import { DEFAULT_EMULATOR_KEY } from '../emulator/settings';
@@ -38,6 +40,9 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
   try {
     const effective: NodeJS.ProcessEnv = { ...env };
     const base = loadConfig(effective);
+    // The workers sign asset URLs and the server checks them: one key, kept in the data dir so links and URLs
+    // handed out survive a restart of the stack.
+    if (!base.api.signingSecret) effective.REELFLOW_SIGNING_SECRET = localSigningSecret(base.dataDir);
     const urls: LocalStack['urls'] = { api: base.http.publicUrl };
     // The SDK would otherwise shut workers down on its own SIGINT handler, racing our orderly stop.
     Runtime.install({
@@ -95,4 +100,19 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
     await stopAll();
     throw err;
   }
+}
+
+/** The local stack's signing key: `<data dir>/signing-secret`, made on first use (readable by its owner only). */
+function localSigningSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'signing-secret');
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing.length >= 16) return existing;
+  } catch {
+    // not made yet
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }

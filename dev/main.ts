@@ -7,6 +7,13 @@ async function main(): Promise<void> {
   const stack = await startLocalStack();
   console.log(`Temporal UI: ${stack.urls.temporalUi}`);
   console.log(`API:         ${stack.urls.api}`);
+  if (stack.auth.open) {
+    console.log(
+      'API access:  open to loopback callers without a token (no REELFLOW_API_TOKENS; local development only)'
+    );
+  } else {
+    console.log('API access:  tokens from REELFLOW_API_TOKENS');
+  }
   if (stack.urls.emulator) console.log(`Luma:        ${stack.urls.emulator} (emulator)`);
   console.log(`data:        ${stack.config.dataDir}`);
   console.log('ready');

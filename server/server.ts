@@ -1,10 +1,11 @@
-import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createLocalAssetStore, type AssetStore } from '../assets';
 import type { ReelflowConfig } from '../config';
 import { ApiAuth } from './api/auth';
 import { installErrorHandlers } from './api/errors';
 import { registerApi, type StoryClient } from './api/routes';
+import { registerAssetRoutes } from './assets';
 import { registerReviewPage } from './review-page';
 
 /** What the HTTP server needs. */
@@ -16,25 +17,25 @@ export interface ServerDeps {
   logger?: boolean;
   /** Token and review-link checks; default: built from `config.api`. */
   auth?: ApiAuth;
+  /** The asset store whose URLs answers carry (and whose files are served); default: the local one of `config`. */
+  assets?: AssetStore;
 }
 
 /**
- * reelflow's HTTP server: the asset files (Luma fetches keyframes from here, people watch results), the Luma
- * callback endpoint, the `/v1` API, its OpenAPI document and the review page.
+ * reelflow's HTTP server: the asset files behind signed URLs or credentials (Luma fetches keyframes from here, people
+ * watch results), the Luma callback endpoint, the `/v1` API, its OpenAPI document and the review page.
  */
 export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: deps.logger ?? false });
-  const auth = deps.auth ?? new ApiAuth(deps.config.api);
+  // One key signs review links and asset URLs; without a configured one, a random key for this process (the workers
+  // of another process could not sign URLs this server accepts: `npm run server` refuses to start without one).
+  const secret = deps.config.api.signingSecret ?? randomBytes(32);
+  const auth = deps.auth ?? new ApiAuth({ tokens: deps.config.api.tokens, signingSecret: secret });
+  const assets =
+    deps.assets ??
+    createLocalAssetStore({ root: deps.config.assetsDir, publicBaseUrl: deps.config.http.publicUrl, secret });
   installErrorHandlers(app);
-  mkdirSync(deps.config.assetsDir, { recursive: true });
-  // @fastify/static answers range requests and refuses paths outside its root. Assets need no token: Luma fetches
-  // keyframes from here, and each story's files sit under its own id, which only its participants know.
-  await app.register(fastifyStatic, {
-    root: deps.config.assetsDir,
-    prefix: '/assets/',
-    decorateReply: false,
-    index: false,
-  });
+  await registerAssetRoutes(app, { assets, auth });
 
   // Luma's callbacks carry no signature and are retried only 3 times: a hint at most. Workflows poll anyway.
   app.post('/v1/luma/callback', async (request, reply) => {
@@ -46,16 +47,19 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.code(204).send();
   });
 
-  await registerApi(app, { config: deps.config, client: deps.client, auth });
+  await registerApi(app, { config: deps.config, client: deps.client, auth, assets });
   await registerReviewPage(app, { auth });
 
   app.addHook('onReady', async () => {
     if (auth.open) {
-      app.log.warn('REELFLOW_API_TOKENS is empty: the API is open to loopback callers only, with every right');
-    }
-    if (auth.ephemeralSecret) {
       app.log.warn(
-        'REELFLOW_REVIEW_SECRET is unset: review links are signed with a random key and die with this process'
+        'INSECURE: REELFLOW_API_TOKENS is empty, so every loopback caller has every right (behind a reverse proxy ' +
+          'on this machine, that is every caller)'
+      );
+    }
+    if (!deps.config.api.signingSecret) {
+      app.log.warn(
+        'REELFLOW_SIGNING_SECRET is unset: review links and asset URLs are signed with a random key of this process'
       );
     }
   });

@@ -1,8 +1,10 @@
 import type { Client } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import LumaAI from 'lumaai';
-import { createActivitiesByQueue, createLocalAssetStore } from '../activities';
-import { type ReelflowConfig, requireLumaKey } from '../config';
+import { createActivitiesByQueue } from '../activities';
+import { sweepStaleScratch } from '../activities/scratch';
+import { createLocalAssetStore, PROVIDER_URL_TTL_SECONDS, WEBHOOK_URL_TTL_SECONDS } from '../assets';
+import { type ReelflowConfig, requireLumaKey, requireSigningSecret } from '../config';
 
 /** Where the worker takes its workflow code from: a prebuilt bundle (tests, production images) or the sources. */
 export type WorkflowSource = { workflowBundle: { codePath: string } } | { workflowsPath: string };
@@ -21,6 +23,11 @@ function providerHosts(config: ReelflowConfig): string[] {
 function buildActivities(config: ReelflowConfig, temporal: Client) {
   // Every call passes its own timeout and retry count; these defaults only cover calls that do not.
   const luma = new LumaAI({ authToken: requireLumaKey(config), baseURL: config.luma.baseUrl, maxRetries: 0 });
+  const assets = createLocalAssetStore({
+    root: config.assetsDir,
+    publicBaseUrl: config.http.publicUrl,
+    secret: requireSigningSecret(config),
+  });
   return createActivitiesByQueue({
     luma,
     callbackBaseUrl: config.http.publicUrl,
@@ -28,15 +35,21 @@ function buildActivities(config: ReelflowConfig, temporal: Client) {
     createTimeoutMs: config.luma.createTimeoutMs,
     listTimeoutMs: config.luma.listTimeoutMs,
     clockSkewMs: 2 * 60 * 1000,
-    assets: createLocalAssetStore({ root: config.assetsDir, publicBaseUrl: config.http.publicUrl }),
+    assets,
+    providerUrl: (url) => assets.signUrl(url, PROVIDER_URL_TTL_SECONDS),
     providerHosts: providerHosts(config),
     allowPrivateInputs: config.downloads.allowPrivateInputs,
     maxDownloadBytes: config.downloads.maxBytes,
+    maxAudioSeconds: config.inputs.maxAudioSeconds,
     temporal,
     queues: config.queues,
     limits: config.luma.limits,
     livenessCheckMs: config.timings.gateCheckMs,
-    webhooks: { urls: config.api.webhookUrls, secret: config.api.webhookSecret },
+    webhooks: {
+      urls: config.api.webhookUrls,
+      secret: config.api.webhookSecret,
+      receiverUrl: (url) => assets.signUrl(url, WEBHOOK_URL_TTL_SECONDS),
+    },
   });
 }
 
@@ -49,6 +62,11 @@ export async function createWorkers(options: {
 }): Promise<Worker[]> {
   const { config, connection, client } = options;
   const activities = buildActivities(config, client);
+  if (config.worker.roles.includes('media')) {
+    // Scratch directories of media workers killed mid-activity (SIGKILL skips their clean-up) go now.
+    const swept = await sweepStaleScratch();
+    if (swept.length) Runtime.instance().logger.warn('stale scratch directories removed', { swept });
+  }
   const common: Partial<WorkerOptions> = {
     connection,
     namespace: config.temporal.namespace,

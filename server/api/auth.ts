@@ -1,5 +1,6 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { ExpiringSigner, type SignatureCheck } from '../../assets';
 import type { ReelflowConfig } from '../../config';
 import { ApiError } from './errors';
 
@@ -38,7 +39,13 @@ export interface ReviewLink {
 }
 
 /** Outcome of checking a review link's signature and expiry. */
-export type ReviewLinkCheck = 'valid' | 'expired' | 'bad-signature';
+export type ReviewLinkCheck = SignatureCheck;
+
+/** What {@link ApiAuth} needs: the tokens, and the key of review links (random for this process when unset). */
+export interface AuthSettings {
+  tokens: ReelflowConfig['api']['tokens'];
+  signingSecret?: string | Buffer;
+}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
@@ -46,26 +53,26 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 export class ApiAuth {
   /** True when no tokens are configured: the API then answers loopback callers only, with every right. */
   readonly open: boolean;
-  /** True when REELFLOW_REVIEW_SECRET is unset: links die with the process and do not work across replicas. */
+  /** True when no signing secret was given: links die with the process and do not work across replicas. */
   readonly ephemeralSecret: boolean;
-  private readonly secret: Buffer;
+  private readonly signer: ExpiringSigner;
   // Tokens are compared as SHA-256 digests: equal lengths for timingSafeEqual, and no early exit on a prefix.
   private readonly tokens: Array<{ digest: Buffer; role: Role }>;
 
   constructor(
-    api: ReelflowConfig['api'],
+    settings: AuthSettings,
     private readonly now: () => number = Date.now
   ) {
-    this.tokens = api.tokens.map((t) => ({ digest: sha256(t.token), role: t.role }));
+    this.tokens = settings.tokens.map((t) => ({ digest: sha256(t.token), role: t.role }));
     this.open = this.tokens.length === 0;
-    this.ephemeralSecret = !api.reviewSecret;
-    this.secret = api.reviewSecret ? Buffer.from(api.reviewSecret, 'utf8') : randomBytes(32);
+    this.ephemeralSecret = !settings.signingSecret;
+    // The 'review' purpose keeps these signatures apart from the asset URLs the same secret signs ('asset').
+    this.signer = new ExpiringSigner(settings.signingSecret ?? randomBytes(32), 'review', now);
   }
 
   /** The hex HMAC-SHA256 of a review link for `storyId` that expires at `exp` (unix seconds). */
   sign(storyId: string, exp: number): string {
-    // The 'review:' prefix keeps these signatures apart from anything else the same secret might ever sign.
-    return createHmac('sha256', this.secret).update(`review:${storyId}:${exp}`).digest('hex');
+    return this.signer.sign(storyId, exp);
   }
 
   /** Mints a review link for one story under `baseUrl`. */
@@ -80,10 +87,7 @@ export class ApiAuth {
 
   /** Checks a review link's signature (in constant time) and its expiry. */
   checkReviewLink(storyId: string, exp: string, sig: string): ReviewLinkCheck {
-    if (!/^\d{1,12}$/.test(exp) || !/^[0-9a-f]{64}$/i.test(sig)) return 'bad-signature';
-    const expected = Buffer.from(this.sign(storyId, Number(exp)), 'hex');
-    if (!timingSafeEqual(expected, Buffer.from(sig, 'hex'))) return 'bad-signature';
-    return Number(exp) * 1000 > this.now() ? 'valid' : 'expired';
+    return this.signer.check(storyId, exp, sig);
   }
 
   /**

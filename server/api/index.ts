@@ -21,6 +21,6 @@ export {
   type ApiErrorCode,
 } from './errors';
 export { buildOpenApiDocument } from './openapi';
-export { publicView, type AssetLocation } from './public-view';
+export { publicView } from './public-view';
 export { registerApi, storyIdForKey, type ApiDeps, type StoryClient } from './routes';
 export * as apiSchemas from './schemas';

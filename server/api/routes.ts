@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { AssetStore } from '../../assets';
 import { shotReviewSchema } from '../../common/messages';
 import { isTerminalStage } from '../../common/stages';
 import type { CostEstimate } from '../../common/progress';
@@ -45,6 +46,8 @@ export interface ApiDeps {
   config: ReelflowConfig;
   client: StoryClient;
   auth: ApiAuth;
+  /** Signs the asset URLs of answers. */
+  assets: AssetStore;
 }
 
 declare module 'fastify' {
@@ -60,9 +63,8 @@ const REMEMBERED_KEYS = 10_000;
 
 /** Registers the `/v1` API (in its own plugin, behind the token and review-link check) and `/openapi.json`. */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  const { client, auth, config } = deps;
+  const { client, auth, config, assets } = deps;
   const base = config.http.publicUrl;
-  const assets = { dir: config.assetsDir, publicUrl: base };
   const idempotency = new Map<string, { storyId: string; fingerprint: string }>();
 
   let openApi: Record<string, unknown> | undefined;
@@ -138,7 +140,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       api.get('/stories/:id', { config: { permission: 'read' } }, async (request) => {
         const id = storyIdParam(request);
         const progress = await client.progress(id);
-        return { ...(publicView(progress, assets) as object), links: links(id) };
+        return { ...((await publicView(progress, assets)) as object), links: links(id) };
       });
 
       api.get('/stories/:id/result', { config: { permission: 'read' } }, async (request, reply) => {
@@ -159,7 +161,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         const review = parse(keyframeReviewSchema, request.body);
         const ack = await client.reviewKeyframes(id, review, { updateId: reviewUpdateId(request, id) });
         const progress = await client.progress(id);
-        return { ...(publicView(progress, assets) as object), review: ack, links: links(id) };
+        return { ...((await publicView(progress, assets)) as object), review: ack, links: links(id) };
       });
 
       api.post('/stories/:id/shots/:n/review', { config: { permission: 'review' } }, async (request) => {
@@ -172,7 +174,7 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         if (n > shots.length) throw new ApiError('not-found', `story '${id}' has shots 1..${shots.length}, not ${n}`);
         const ack = await client.reviewShot(id, review, { updateId: reviewUpdateId(request, id) });
         const progress = await client.progress(id);
-        return { ...(publicView(progress, assets) as object), review: ack, links: links(id) };
+        return { ...((await publicView(progress, assets)) as object), review: ack, links: links(id) };
       });
 
       api.post('/stories/:id/budget', { config: { permission: 'budget' } }, async (request) => {

@@ -54,8 +54,10 @@ export { keyframeReviewSchema, raiseBudgetSchema, storySpecSchema };
 
 /** Progress and result as the API sends them: the same schemas as the workflows', with files as URLs only. */
 const publicStory = storySchemas(
-  z.object({ url: z.string().describe('URL of a file under /assets/') }),
-  z.string().describe('URL of a file under /assets/')
+  z.object({
+    url: z.string().describe('URL of a file under /assets/, signed to be fetched without a token for 1 hour'),
+  }),
+  z.string().describe('URL of a file under /assets/, signed to be fetched without a token for 1 hour')
 );
 
 export { costEstimateSchema, costProgressSchema, reviewAckSchema };

@@ -79,6 +79,8 @@ export async function startTestStack(
     REELFLOW_TASK_QUEUE_PREFIX: `t-${randomUUID().slice(0, 8)}`,
     REELFLOW_SHUTDOWN_GRACE_MS: '1000',
     REELFLOW_ALLOW_PRIVATE_INPUTS: 'true',
+    // The server and the workers share it, as every deployment's processes must.
+    ...(options.env?.REELFLOW_REVIEW_SECRET ? {} : { REELFLOW_SIGNING_SECRET: `test-signing-${randomUUID()}` }),
     // Per-minute limits are tested where they matter; elsewhere they would only make a test file wait.
     LUMA_CREATES_PER_MINUTE: '1000',
     LUMA_IMAGE_CREATES_PER_MINUTE: '1000',

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
+import { createLocalAssetStore } from '../../assets';
 import { ApiAuth } from '../../server/api/auth';
 import { publicView } from '../../server/api/public-view';
 import type { StoryClient } from '../../server/api/routes';
@@ -89,14 +90,20 @@ describe('open mode: no API tokens configured', () => {
   });
   afterAll(() => server.app.close());
 
-  test('loopback callers get every right without a token', async () => {
+  test('loopback callers get every right without a token, asset files included', async () => {
     expect((await server.call('GET', '/v1/stories')).status).toBe(200);
     expect((await server.call('POST', '/v1/stories/s-1/cancel')).status).toBe(202);
     expect((await server.call('GET', '/review/s-1')).status).toBe(200);
+    const file = path.join(dataDir, 'assets', 's-1', 'run-1', 'poster.jpg');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, 'poster bytes');
+    const asset = await server.call('GET', '/assets/s-1/run-1/poster.jpg');
+    expect(asset.status).toBe(200);
+    expect(await asset.text()).toBe('poster bytes');
   });
 
   test('other callers are refused with a 401 that says why', () => {
-    const auth = new ApiAuth({ tokens: [], webhookUrls: [] });
+    const auth = new ApiAuth({ tokens: [] });
     const remote = { headers: {}, query: {}, socket: { remoteAddress: '10.1.2.3' } } as unknown as FastifyRequest;
     expect(() => auth.authorize(remote, 'read', 's-1')).toThrow(/REELFLOW_API_TOKENS/);
     const local = {
@@ -153,7 +160,7 @@ describe('errors from the client map onto statuses', () => {
 describe('review links', () => {
   test('a link is valid until its expiry and refused after it; lifetimes are capped at 30 days', () => {
     let now = Date.parse('2026-01-01T00:00:00Z');
-    const auth = new ApiAuth({ tokens: [], reviewSecret: 's3cret', webhookUrls: [] }, () => now);
+    const auth = new ApiAuth({ tokens: [], signingSecret: 's3cret' }, () => now);
     const link = new URL(auth.reviewLink('story-1', 'http://h', 600).url);
     const exp = link.searchParams.get('exp')!;
     const sig = link.searchParams.get('sig')!;
@@ -166,8 +173,8 @@ describe('review links', () => {
   });
 
   test('without a configured secret, links of one process are not valid in another', () => {
-    const a = new ApiAuth({ tokens: [], webhookUrls: [] });
-    const b = new ApiAuth({ tokens: [], webhookUrls: [] });
+    const a = new ApiAuth({ tokens: [] });
+    const b = new ApiAuth({ tokens: [] });
     expect(a.ephemeralSecret).toBe(true);
     const link = new URL(a.reviewLink('story-1', 'http://h').url);
     const [exp, sig] = [link.searchParams.get('exp')!, link.searchParams.get('sig')!];
@@ -176,11 +183,25 @@ describe('review links', () => {
   });
 });
 
-test('API answers show files as URLs and never as server paths', () => {
+test('API answers show files as signed URLs and never as server paths', async () => {
   const assetsDir = path.join(dataDir, 'assets');
-  const view = publicView(
-    { video: path.join(assetsDir, 's-1', 'final video.mp4'), clip: { path: '/x/y.mp4', url: 'http://h/assets/y.mp4' } },
-    { dir: assetsDir, publicUrl: 'http://h:1' }
-  );
-  expect(view).toEqual({ video: 'http://h:1/assets/s-1/final%20video.mp4', clip: { url: 'http://h/assets/y.mp4' } });
+  const store = createLocalAssetStore({ root: assetsDir, publicBaseUrl: 'http://h:1', secret: 'public-view-secret' });
+  const view = (await publicView(
+    {
+      video: path.join(assetsDir, 's-1', 'final video.mp4'),
+      clip: { path: path.join(assetsDir, 's-1', 'c.mp4'), url: 'http://h:1/assets/s-1/c.mp4' },
+      elsewhere: { path: '/x/y.mp4', url: 'http://other/assets/y.mp4' },
+      prompt: 'a phone on a table',
+    },
+    store
+  )) as Record<string, unknown>;
+  expect(view).toEqual({
+    video: expect.stringMatching(/^http:\/\/h:1\/assets\/s-1\/final%20video\.mp4\?exp=\d+&sig=[0-9a-f]{64}$/),
+    clip: { url: expect.stringMatching(/^http:\/\/h:1\/assets\/s-1\/c\.mp4\?exp=\d+&sig=[0-9a-f]{64}$/) },
+    elsewhere: { url: 'http://other/assets/y.mp4' },
+    prompt: 'a phone on a table',
+  });
+  const url = new URL(view.video as string);
+  const check = store.served!.check('s-1/final video.mp4', url.searchParams.get('exp')!, url.searchParams.get('sig')!);
+  expect(check).toBe('valid');
 });

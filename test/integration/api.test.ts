@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { z } from 'zod';
 import {
   costEstimateSchema,
@@ -27,7 +28,7 @@ let base: string;
 
 beforeAll(async () => {
   stack = await startTestStack({
-    env: { REELFLOW_API_TOKENS: `${BACKEND}:backend,${REVIEWER}:reviewer`, REELFLOW_REVIEW_SECRET: SECRET },
+    env: { REELFLOW_API_TOKENS: `${BACKEND}:backend,${REVIEWER}:reviewer`, REELFLOW_SIGNING_SECRET: SECRET },
   });
   base = stack.config.http.publicUrl;
 });
@@ -305,7 +306,9 @@ describe('a story through the API', () => {
     expect(progress.keyframes.every((k) => k.variations.length === 2 && k.variations.every((v) => v.url))).toBe(true);
     // Server file paths are not shown to API callers: files are URLs under /assets.
     expect(JSON.stringify(progress)).not.toContain(stack.config.assetsDir);
-    expect(progress.keyframes[0].variations[0].url).toMatch(new RegExp(`^${base}/assets/${id}/`));
+    expect(progress.keyframes[0].variations[0].url).toMatch(
+      new RegExp(`^${base}/assets/${id}/run-[0-9a-f]{8}/keyframes/b0-v0\\.png\\?exp=\\d+&sig=[0-9a-f]{64}$`)
+    );
 
     // A clip review while the story waits for its keyframe review: nothing to review yet.
     const clip = await call('POST', `/v1/stories/${id}/shots/1/review`, {
@@ -369,14 +372,18 @@ describe('a story through the API', () => {
 
     const result = parsed(storyResultSchema, await call('GET', `/v1/stories/${id}/result`, { token: REVIEWER }));
     expect(result.status).toBe('completed');
-    expect(result.video).toMatch(new RegExp(`^${base}/assets/${id}/.+\\.mp4$`));
+    expect(result.video).toMatch(new RegExp(`^${base}/assets/${id}/.+\\.mp4\\?exp=\\d+&sig=[0-9a-f]{64}$`));
     expect(result.shots.map((s) => s.clip)).toEqual([expect.stringMatching(/^http/), expect.stringMatching(/^http/)]);
     expect(result.keyframes[1].picked).toBe(1);
 
     const progress = parsed(storyProgressSchema, await call('GET', `/v1/stories/${id}`, { token: BACKEND }));
     expect(progress.stage).toBe('completed');
-    expect(progress.output?.video.url).toBe(result.video);
+    expect(progress.output?.video.url?.split('?')[0]).toBe(result.video!.split('?')[0]);
 
+    // Signed, the URL needs no token (what <video> and Luma rely on); unsigned, the same file is refused.
+    const unsigned = await fetch(result.video!.split('?')[0]);
+    expect(unsigned.status).toBe(401);
+    await unsigned.arrayBuffer();
     const video = await fetch(result.video!);
     expect(video.status).toBe(200);
     const size = Number(video.headers.get('content-length'));
@@ -397,6 +404,35 @@ describe('a story through the API', () => {
 
     const waited = await call('GET', `/v1/stories/${id}/result?wait=false`, { token: REVIEWER });
     expect(parsed(storyResultSchema, waited).status).toBe('completed');
+  });
+
+  test('Luma was handed signed keyframe URLs valid for a day; workflow history keeps them unsigned', async () => {
+    const res = await fetch(`${stack.emulator.baseUrl}/generations?limit=100`, {
+      headers: { authorization: `Bearer ${stack.lumaKey}` },
+    });
+    const { generations } = (await res.json()) as {
+      generations: Array<{ request?: { callback_url?: string; keyframes?: Record<string, { url?: string }> } }>;
+    };
+    const frames = generations
+      .filter((g) => g.request?.callback_url?.includes(encodeURIComponent(`${id}/`)))
+      .flatMap((g) => Object.values(g.request?.keyframes ?? {}).map((k) => k.url!));
+    expect(frames.length).toBe(4);
+    for (const frame of frames) {
+      const url = new URL(frame);
+      expect(url.pathname).toMatch(new RegExp(`^/assets/${id}/run-[0-9a-f]{8}/keyframes/b\\d-v\\d\\.png$`));
+      expect(url.searchParams.get('sig')).toMatch(/^[0-9a-f]{64}$/);
+      expect(Number(url.searchParams.get('exp')) - Date.now() / 1000).toBeGreaterThan(23 * 3600);
+    }
+    // Every payload of the story and its clip attempts: asset URLs are there, signatures are not.
+    for (const workflowId of [id, `${id}-shot-1-attempt-1`, `${id}-shot-2-attempt-1`]) {
+      const history = historyToJSON(await stack.temporal.workflow.getHandle(workflowId).fetchHistory());
+      const payloads = [...history.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+        Buffer.from(m[1], 'base64').toString('utf8')
+      );
+      const text = payloads.join('\n');
+      expect({ workflowId, hasAssets: text.includes(`/assets/${id}/`) }).toEqual({ workflowId, hasAssets: true });
+      expect({ workflowId, signed: /[?&]sig=/.test(text) }).toEqual({ workflowId, signed: false });
+    }
   });
 
   test('after the end: reviews, budget changes and cancel are 409', async () => {

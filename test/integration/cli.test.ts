@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -26,12 +26,15 @@ async function reelflow(...args: string[]): Promise<{ code: number; stdout: stri
 beforeAll(async () => {
   stack = await startTestStack();
 });
+const dirs: string[] = [];
 afterAll(async () => {
   await stack?.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 test('a whole run through the CLI: start, status, review, result', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reelflow-cli-'));
+  dirs.push(dir);
   const file = path.join(dir, 'story.yaml');
   writeFileSync(file, YAML.stringify(smallStory({ shots: 2 })));
 
@@ -63,6 +66,7 @@ test('CLI errors are one clear line and a non-zero exit', async () => {
   expect(unknown.stderr.trim()).toBe("reelflow: no story with id 'no-such-story'");
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'reelflow-cli-'));
+  dirs.push(dir);
   const bad = path.join(dir, 'bad.json');
   writeFileSync(bad, JSON.stringify({ title: 'x', shots: [{ description: 'a shot', duration: 7 }] }));
   const invalid = await reelflow('estimate', bad);

@@ -21,7 +21,9 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: install Chromium (apt-get install chromium) to run the review page test`);
   }
   [stack, browser] = await Promise.all([
-    startTestStack({ env: { REELFLOW_API_TOKENS: `${BACKEND}:backend`, REELFLOW_REVIEW_SECRET: 'page-secret' } }),
+    startTestStack({
+      env: { REELFLOW_API_TOKENS: `${BACKEND}:backend`, REELFLOW_SIGNING_SECRET: 'review-page-test-secret' },
+    }),
     chromium.launch({
       executablePath: CHROMIUM,
       args: [

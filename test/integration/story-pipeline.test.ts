@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { extractFrame, probeMedia } from '../../activities/ffmpeg';
@@ -17,6 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 async function runApproved(

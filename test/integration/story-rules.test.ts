@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -41,6 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.close();
+  rmSync(fixtures, { recursive: true, force: true });
 });
 
 test('the account-wide cap holds with 3 stories at once and the cap set to 2', async () => {
@@ -162,17 +163,20 @@ test('cancelling mid-run deletes in-flight generations and keeps what was made',
   expect(progress.stage).toBe('cancelled');
 });
 
-test('a supplied keyframe that is not an image fails the story with a clear reason, before any video is paid for', async () => {
+test('a supplied keyframe that is not an image is refused before the story starts, naming the field', async () => {
   const notAnImage = path.join(fixtures, 'notes.png');
   writeFileSync(notAnImage, 'these are notes, not a picture');
   const good = await keyframeFile(3);
   const before = (await getStats(stack.emulator.origin)).keys[stack.lumaKey];
-  await stack.client.start(smallStory({ shots: 1, keyframes: [good, notAnImage], review: { keyframes: false } }), {
-    storyId: 'bad-keyframe',
-  });
-  const result = await stack.client.result('bad-keyframe');
-  expect(result.status).toBe('failed');
-  expect(result.error).toMatch(/notes\.png/);
+  const refused = await stack.client
+    .start(smallStory({ shots: 1, keyframes: [good, notAnImage], review: { keyframes: false } }), {
+      storyId: 'bad-keyframe',
+    })
+    .catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(ReelflowError);
+  expect((refused as ReelflowError).code).toBe('invalid');
+  expect((refused as ReelflowError).message).toMatch(/keyframes\[1\]: notes\.png: unknown bytes, not a JPEG/);
+  await expect(stack.client.progress('bad-keyframe')).rejects.toMatchObject({ code: 'not-found' });
   const after = (await getStats(stack.emulator.origin)).keys[stack.lumaKey];
   expect(after.created).toBe(before.created);
 });

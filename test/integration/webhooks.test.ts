@@ -1,6 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../activities/webhooks';
+import { createLocalAssetStore } from '../../assets';
 import type { WebhookEvent } from '../../common/messages';
 import { smallStory } from '../helpers/stories';
 import { eventually, startTestStack, waitForStage, type TestStack } from '../helpers/stack';
@@ -52,7 +53,19 @@ test('story events arrive in order, signed, and a receiver that fails twice stil
   expect(received.map((r) => r.event.type)).toEqual(['story.needs-review', 'story.completed']);
   expect(received.every((r) => r.signatureValid)).toBe(true);
   expect(received[0].event).toMatchObject({ storyId: 'webhooks-1', review: { what: 'keyframes' } });
-  expect(received[1].event.video).toMatch(/\/assets\/webhooks-1\/run-[0-9a-f]{8}\/output\/story\.mp4$/);
+  // The video's URL is signed for a receiver without a token, for a week; the history keeps it unsigned.
+  const video = new URL(received[1].event.video!);
+  expect(video.pathname).toMatch(/^\/assets\/webhooks-1\/run-[0-9a-f]{8}\/output\/story\.mp4$/);
+  const store = createLocalAssetStore({
+    root: stack.config.assetsDir,
+    publicBaseUrl: stack.config.http.publicUrl,
+    secret: stack.config.api.signingSecret!,
+  });
+  const [exp, sig] = [video.searchParams.get('exp')!, video.searchParams.get('sig')!];
+  expect(store.served!.check(decodeURIComponent(video.pathname.slice('/assets/'.length)), exp, sig)).toBe('valid');
+  expect(Number(exp) - Date.now() / 1000).toBeGreaterThan(7 * 24 * 3600 - 300);
+  const progress = await stack.client.progress('webhooks-1');
+  expect(progress.output!.video.url).toBe(`${video.origin}${video.pathname}`);
   expect(new Set(received.map((r) => r.event.id)).size).toBe(2);
   expect(attempts).toBe(4);
 });

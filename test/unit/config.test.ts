@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ENV, loadConfig } from '../../config';
+import { ENV, loadConfig, requireSigningSecret } from '../../config';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -16,6 +16,23 @@ test('bad settings are refused with the variable named', () => {
   expect(() => loadConfig({ LUMA_MAX_IN_FLIGHT: '0' })).toThrow(/LUMA_MAX_IN_FLIGHT/);
   expect(() => loadConfig({ REELFLOW_WORKER_ROLES: 'workflows,gpu' })).toThrow(/REELFLOW_WORKER_ROLES/);
   expect(() => loadConfig({ REELFLOW_API_TOKENS: 'abc' })).toThrow(/REELFLOW_API_TOKENS\[0\]/);
+  expect(() => loadConfig({ REELFLOW_SIGNING_SECRET: 'short' })).toThrow(
+    /REELFLOW_SIGNING_SECRET: must be at least 16/
+  );
+  expect(() => loadConfig({ REELFLOW_INSECURE_OPEN_API: 'yes' })).toThrow(/REELFLOW_INSECURE_OPEN_API/);
+  expect(() => loadConfig({ REELFLOW_MAX_AUDIO_SECONDS: '0' })).toThrow(/REELFLOW_MAX_AUDIO_SECONDS/);
+});
+
+test('the signing secret: its own name first, the older review-secret name after; required where processes meet', () => {
+  expect(loadConfig({ REELFLOW_REVIEW_SECRET: 'older-name-secret-1' }).api.signingSecret).toBe('older-name-secret-1');
+  expect(
+    loadConfig({ REELFLOW_SIGNING_SECRET: 'newer-name-secret-1', REELFLOW_REVIEW_SECRET: 'older-name-secret-1' }).api
+      .signingSecret
+  ).toBe('newer-name-secret-1');
+  expect(() => requireSigningSecret(loadConfig({}))).toThrow(/REELFLOW_SIGNING_SECRET is not set/);
+  expect(loadConfig({}).api.insecureOpen).toBe(false);
+  expect(loadConfig({ REELFLOW_INSECURE_OPEN_API: 'true' }).api.insecureOpen).toBe(true);
+  expect(loadConfig({}).inputs.maxAudioSeconds).toBe(3600);
 });
 
 test('docker-compose services only use env names the config module defines', () => {
@@ -31,5 +48,9 @@ test('docker-compose services only use env names the config module defines', () 
   for (const name of ['worker', 'api']) {
     const env = compose.services[name].environment as Record<string, string>;
     for (const key of Object.keys(env)) expect(known).toContain(key);
+    // Separate containers: the server checks what the worker signs, so both must be told the same secret.
+    expect(env.REELFLOW_SIGNING_SECRET).toMatch(/^\$\{REELFLOW_SIGNING_SECRET:\?/);
   }
+  // The API container is never open: its callers (the host's port, Luma) are not loopback.
+  expect(compose.services.api.environment.REELFLOW_API_TOKENS).toMatch(/^\$\{REELFLOW_API_TOKENS:\?/);
 });

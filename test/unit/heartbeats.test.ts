@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import sharp from 'sharp';
-import { createLocalAssetStore } from '../../activities/assets';
+import { createLocalAssetStore } from '../../assets';
 import { createLumaActivities } from '../../activities/luma';
 import { createMediaActivities } from '../../activities/media';
 import { startEmulator } from '../../emulator';
@@ -58,10 +58,15 @@ afterAll(async () => {
 
 function media() {
   return createMediaActivities({
-    assets: createLocalAssetStore({ root: path.join(dir, 'assets'), publicBaseUrl: 'http://127.0.0.1:1' }),
+    assets: createLocalAssetStore({
+      root: path.join(dir, 'assets'),
+      publicBaseUrl: 'http://127.0.0.1:1',
+      secret: 'heartbeat-test-secret',
+    }),
     providerHosts: [new URL(base).host],
     allowPrivateInputs: true,
     maxDownloadBytes: 50 * 1024 * 1024,
+    maxAudioSeconds: 3600,
   });
 }
 
@@ -118,6 +123,7 @@ test('the first poll of a generation heartbeats before the provider answers a sl
       createTimeoutMs: 5000,
       listTimeoutMs: 5000,
       clockSkewMs: 1000,
+      providerUrl: async (url) => url,
     });
     const { result: submitted } = await heartbeatsOf(() =>
       luma.submitImageGeneration({

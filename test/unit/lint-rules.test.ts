@@ -81,6 +81,16 @@ test.each([
     "import { createWorkers } from '../workers/create-workers';\nexport const w = createWorkers;\n",
     'cli/ may not import workers/',
   ],
+  [
+    'client',
+    "import { createLocalAssetStore } from '../assets';\nexport const s = createLocalAssetStore;\n",
+    'client/ may not import assets/',
+  ],
+  [
+    'inputs',
+    "import { loadConfig } from '../config';\nexport const c = loadConfig;\n",
+    'inputs/ may not import config/',
+  ],
 ])(
   'an import across a boundary fails lint: %s/ %#',
   (folder, source, message) => {
@@ -95,3 +105,9 @@ test('an import the layout allows passes: the server may use the client library'
     lintAs('server', "import { ReelflowClient } from '../client/reelflow-client';\nexport const c = ReelflowClient;\n")
   ).toEqual([]);
 }, 60_000);
+
+test('the input checks may be used by the client library and the activities alike', () => {
+  const source = "import { checkImageFile } from '../inputs';\nexport const c = checkImageFile;\n";
+  expect(lintAs('client', source)).toEqual([]);
+  expect(lintAs('activities', source)).toEqual([]);
+}, 120_000);

@@ -19,6 +19,7 @@ beforeAll(async () => {
     createTimeoutMs: 5000,
     listTimeoutMs: 2000,
     clockSkewMs: 60_000,
+    providerUrl: async (url) => url,
   });
 });
 afterAll(async () => {

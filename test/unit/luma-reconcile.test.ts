@@ -22,3 +22,19 @@ test('without an echoed callback URL, prompt, model and keyframes must all match
   expect(isSameRequest({ ...echo, keyframes: { frame0: sent.keyframes.frame0 } }, sent)).toBe(false);
   expect(isSameRequest(undefined, sent)).toBe(false);
 });
+
+test('keyframe URLs are compared without their signature: every attempt signs them anew', () => {
+  const signed = (url: string, exp: number) => `${url}?exp=${exp}&sig=${'ab'.repeat(32)}`;
+  const frames = (exp: number) => ({
+    frame0: { type: 'image', url: signed('http://a/0.png', exp) },
+    frame1: { type: 'image', url: signed('http://a/1.png', exp) },
+  });
+  const retried = { ...sent, keyframes: frames(2000) };
+  const echo = { prompt: sent.prompt, model: sent.model, keyframes: frames(1000) };
+  expect(isSameRequest(echo, retried)).toBe(true);
+  const otherFile = {
+    ...echo,
+    keyframes: { ...frames(1000), frame1: { type: 'image', url: signed('http://a/2.png', 1) } },
+  };
+  expect(isSameRequest(otherFile, retried)).toBe(false);
+});

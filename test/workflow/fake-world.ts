@@ -1,7 +1,9 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { IoActivities, MediaActivities, PollActivities } from '../../activities';
+import { FailureType } from '../../common/failures';
 import type { PollResult } from '../../common/generations';
 import type { StoryWorkflowInput } from '../../common/messages';
 import { DEFAULT_PRICES } from '../../common/pricing';
@@ -26,6 +28,13 @@ export interface Calls {
   renders: number;
   deletes: string[];
   sweeps: string[];
+  /** Every activity, by name, in the order they were called. */
+  order: string[];
+  /** Supplied inputs checked (their fields), and supplied keyframes ingested by a keyframe round. */
+  checked: string[];
+  ingestedSupplied: number;
+  /** The audio source each render was given. */
+  renderAudio: Array<string | undefined>;
 }
 
 /** A fake deployment: one task queue for workflows and every activity. */
@@ -56,7 +65,17 @@ export async function startFakeWorld(): Promise<FakeWorld> {
   await ensureSearchAttributes(env.client, 'default');
   const queue = `fake-${randomUUID().slice(0, 8)}`;
   const queues: TaskQueues = { prefix: queue, workflows: queue, io: queue, poll: queue, media: queue };
-  const calls: Calls = { submits: [], cuts: [], renders: 0, deletes: [], sweeps: [] };
+  const calls: Calls = {
+    submits: [],
+    cuts: [],
+    renders: 0,
+    deletes: [],
+    sweeps: [],
+    order: [],
+    checked: [],
+    ingestedSupplied: 0,
+    renderAudio: [],
+  };
   const world = { fate: (() => ({ state: 'completed' })) as FakeWorld['fate'] };
   const byId = new Map<string, string>();
 
@@ -66,7 +85,26 @@ export async function startFakeWorld(): Promise<FakeWorld> {
     byId.set(generationId, key);
     return { generationId, reused: false, duplicates: [] };
   };
-  const activities: IoActivities & PollActivities & MediaActivities = {
+  const fakes: IoActivities & PollActivities & MediaActivities = {
+    async checkSuppliedInputs({ storyId, assetBase, inputs }) {
+      calls.checked.push(...inputs.map((i) => i.field));
+      // A reference with "bad" in it stands for an input the real check refuses.
+      const refused = inputs.filter((i) => i.ref.includes('bad'));
+      if (refused.length) {
+        throw ApplicationFailure.create({
+          type: FailureType.BadInput,
+          nonRetryable: true,
+          message: `invalid story: ${refused.map((i) => `${i.field}: refused`).join('; ')}`,
+        });
+      }
+      const ref = (n: string) => ({ path: `/assets/${storyId}/${assetBase}/${n}`, url: `https://us.test/${n}` });
+      return {
+        keyframes: inputs
+          .filter((i) => i.kind === 'image')
+          .map((i) => ({ boundary: i.boundary!, ...ref(`keyframes/b${i.boundary}-supplied.png`) })),
+        audio: inputs.some((i) => i.kind === 'audio') ? ref('input/audio.mp3') : undefined,
+      };
+    },
     async submitImageGeneration(input) {
       return submitted(input.key, 'image', { prompt: input.prompt });
     },
@@ -102,7 +140,8 @@ export async function startFakeWorld(): Promise<FakeWorld> {
     async notifyWebhooks() {
       return { delivered: 0 };
     },
-    async ingestKeyframe({ storyId, name }) {
+    async ingestKeyframe({ storyId, name, source }) {
+      if ('supplied' in source) calls.ingestedSupplied++;
       return { path: `/assets/${storyId}/${name}`, url: `https://us.test/${storyId}/${name}` };
     },
     async ingestClip({ storyId, name }) {
@@ -112,12 +151,23 @@ export async function startFakeWorld(): Promise<FakeWorld> {
       calls.cuts.push(clipPath);
       return { path: `/assets/${storyId}/${name}`, url: `https://us.test/${storyId}/${name}` };
     },
-    async renderStory({ storyId }) {
+    async renderStory({ storyId, audio }) {
       calls.renders++;
+      calls.renderAudio.push(audio?.src);
       const ref = (n: string) => ({ path: `/assets/${storyId}/${n}`, url: `https://us.test/${storyId}/${n}` });
       return { video: ref('story.mp4'), poster: ref('poster.jpg'), storyboard: ref('board.png'), durationSeconds: 10 };
     },
   };
+  // Every fake records its name first, so a test can see what ran before what.
+  const activities = Object.fromEntries(
+    Object.entries(fakes).map(([name, fn]) => [
+      name,
+      (...args: unknown[]) => {
+        calls.order.push(name);
+        return (fn as (...a: unknown[]) => unknown)(...args);
+      },
+    ])
+  );
   const worker = await Worker.create({
     connection: env.nativeConnection,
     taskQueue: queue,

@@ -45,6 +45,44 @@ test('a story whose estimate passes its budget fails before anything is submitte
   expect(world.calls.submits.filter((s) => s.key.startsWith('wf-budget/'))).toEqual([]);
 });
 
+test('supplied inputs are checked first: a refused one fails the story naming the field, before budget or payment', async () => {
+  const before = world.calls.order.length;
+  // Over budget as well: the input check comes first, so the refusal names the input, not the budget.
+  const story = smallStory({ shots: 2, budgetCredits: 1, keyframes: ['/in/bad.png', null, '/in/ok.png'] });
+  const failure = failureOf(await world.run(story, 'wf-bad-input'));
+  expect(failure.type).toBe(FailureType.BadInput);
+  expect(failure.message).toBe('invalid story: keyframes[0]: refused');
+  expect(world.calls.order.slice(before, before + 1)).toEqual(['checkSuppliedInputs']);
+  expect(world.calls.submits.filter((s) => s.key.startsWith('wf-bad-input/'))).toEqual([]);
+});
+
+test('checked inputs are used as they are: no second fetch, and all keyframes supplied means no keyframe round', async () => {
+  const before = { order: world.calls.order.length, ingested: world.calls.ingestedSupplied };
+  const story = smallStory({
+    shots: 2,
+    keyframes: ['/in/a.png', 'https://cdn.test/b.png', '/in/c.png'],
+    audio: { src: 'https://cdn.test/music.mp3' },
+    review: { keyframes: false },
+  });
+  const result = (await world.run(story, 'wf-supplied')) as StoryResult;
+  expect(result.status).toBe('completed');
+  expect(world.calls.checked.slice(-4)).toEqual(['keyframes[0]', 'keyframes[1]', 'keyframes[2]', 'audio.src']);
+  const order = world.calls.order.slice(before.order);
+  expect(order[0]).toBe('checkSuppliedInputs');
+  expect(order).not.toContain('submitImageGeneration');
+  expect(world.calls.ingestedSupplied).toBe(before.ingested);
+  expect(result.keyframes.map((k) => k.images[0])).toEqual([
+    expect.stringMatching(/\/keyframes\/b0-supplied\.png$/),
+    expect.stringMatching(/\/keyframes\/b1-supplied\.png$/),
+    expect.stringMatching(/\/keyframes\/b2-supplied\.png$/),
+  ]);
+  expect(world.calls.renderAudio.at(-1)).toMatch(/\/input\/audio\.mp3$/);
+  const clips = world.calls.submits.filter((s) => s.key.startsWith('wf-supplied/'));
+  expect(clips.map((c) => c.frame0Url)).toEqual(
+    expect.arrayContaining([expect.stringMatching(/b0-supplied\.png$/), expect.stringMatching(/b1-supplied\.png$/)])
+  );
+});
+
 test('review rules: bad picks are refused naming the field, rounds are capped, approval starts the clips', async () => {
   const story = smallStory({ shots: 1, variations: 2, review: { keyframes: true, maxRounds: 2 } });
   const result = await world.run(story, 'wf-review', async (handle) => {

@@ -8,6 +8,7 @@ import { storyWorkflowV1 } from '../legacy/story-v1';
 import type { StoryWorkflowInputV1 } from '../legacy/types-v1';
 import { ensureBudget } from './budget';
 import { closeCancelled, closeFailed, resultOf } from './closing';
+import { checkSuppliedInputs, checksInputsFirst } from './inputs';
 import { followKeyframeRounds, makeKeyframes } from './keyframes';
 import { createNotifier } from './notifications';
 import { awaitKeyframeApproval } from './review';
@@ -25,6 +26,7 @@ export const STORY_V2_PATCH = 'reelflow-v2';
  */
 export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryResult> {
   if (!patched(STORY_V2_PATCH)) return storyWorkflowV1(input as unknown as StoryWorkflowInputV1);
+  const precheck = checksInputsFirst();
   const run = startRun(input);
   installReviewHandlers(run);
   followKeyframeRounds(run);
@@ -34,6 +36,8 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
   const { spec, state } = run;
   try {
     if (!input.resume) {
+      // Supplied inputs are fetched and checked before the budget check and the first paid call.
+      if (precheck) await checkSuppliedInputs(run);
       await ensureBudget(run, state.progress.cost.estimated.credits, 'the story (estimate)');
       await makeKeyframes(
         run,
@@ -49,7 +53,8 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
       outputDir: `${run.assetBase}/output`,
       clips: clips.map((c) => c.path),
       crossfadeSeconds: spec.transition.crossfade,
-      audio: spec.audio,
+      // The checked copy, when there is one: the supplied URL is not fetched a second time.
+      audio: spec.audio && state.inputs?.audio ? { ...spec.audio, src: state.inputs.audio.path } : spec.audio,
       keyframes: state.progress.keyframes.map((k) => ({
         path: approvedKeyframe(run, k.boundary).path,
         label: boundaryLabel(k.boundary, spec.shots.length),

@@ -32,6 +32,12 @@ export async function makeKeyframes(run: StoryRun, boundaries: number[]): Promis
     const kf = state.progress.keyframes[b];
     kf.state = 'generating';
     const supplied = spec.keyframes?.[b];
+    const checked = state.inputs?.keyframes.find((k) => k.boundary === b);
+    if (supplied && checked) {
+      // Checked and stored before anything was paid: used as it is, not fetched again.
+      kf.variations = [{ index: 0, state: 'ready', credits: 0, supplied: true, path: checked.path, url: checked.url }];
+      continue;
+    }
     if (supplied) {
       kf.variations = [{ index: 0, state: 'pending', credits: 0, supplied: true }];
       jobs.push({ boundary: b, variation: 0, prompt: kf.prompt, supplied });
@@ -48,33 +54,36 @@ export async function makeKeyframes(run: StoryRun, boundaries: number[]): Promis
   const round = ++state.keyframeRounds;
   await reserve(run, credits, `keyframe round ${round}`);
   try {
-    const result = await executeChild(keyframesWorkflow, {
-      workflowId: `${run.storyId}-keyframes-${round}`,
-      taskQueue: run.queues.workflows,
-      args: [
-        {
-          storyId: run.storyId,
-          keyPrefix: `${run.keyBase}/kf`,
-          sinceMs: Date.now(),
-          jobs,
-          imageModel: spec.imageModel,
-          aspectRatio: spec.aspectRatio,
-          width: run.frame.width,
-          height: run.frame.height,
-          assetPrefix: `${run.assetBase}/keyframes`,
-          creditsPerImage: perImage,
-          generationTimeoutMs: run.generationTimeoutMs,
-          batchSize: KEYFRAME_BATCH,
-          attemptsPerVariation: KEYFRAME_ATTEMPTS,
-          queues: run.queues,
-          gate: run.gate,
-          pollWindowMs: run.timings.pollWindowMs,
-          gateRecheckMs: run.timings.gateRecheckMs,
-        },
-      ],
-    });
-    applyVariations(run, result.variations);
-    recordPaid(run, result.paid);
+    // Only stories that checked their inputs first can have nothing left to make here (every keyframe supplied).
+    if (jobs.length > 0) {
+      const result = await executeChild(keyframesWorkflow, {
+        workflowId: `${run.storyId}-keyframes-${round}`,
+        taskQueue: run.queues.workflows,
+        args: [
+          {
+            storyId: run.storyId,
+            keyPrefix: `${run.keyBase}/kf`,
+            sinceMs: Date.now(),
+            jobs,
+            imageModel: spec.imageModel,
+            aspectRatio: spec.aspectRatio,
+            width: run.frame.width,
+            height: run.frame.height,
+            assetPrefix: `${run.assetBase}/keyframes`,
+            creditsPerImage: perImage,
+            generationTimeoutMs: run.generationTimeoutMs,
+            batchSize: KEYFRAME_BATCH,
+            attemptsPerVariation: KEYFRAME_ATTEMPTS,
+            queues: run.queues,
+            gate: run.gate,
+            pollWindowMs: run.timings.pollWindowMs,
+            gateRecheckMs: run.timings.gateRecheckMs,
+          },
+        ],
+      });
+      applyVariations(run, result.variations);
+      recordPaid(run, result.paid);
+    }
   } finally {
     unreserve(run, credits);
   }
