@@ -6,6 +6,14 @@ import { imageRefusal, inspectImageFile, SAFE_IMAGE_INPUT } from '../inputs';
 
 export { ACCEPTED_FORMATS, MAX_INPUT_PIXELS } from '../inputs';
 
+// An allow-list of decoders for the worker process (libvips keeps it globally): GIF, TIFF, HEIF, PDF, ImageMagick and
+// any loader a future libvips adds stay unreachable. SVG stays reachable because other code in the same process
+// draws SVG (the emulator's prompt pictures, in dev and tests); SVG inputs never reach sharp: inputs/ refuses them by
+// their first bytes. The client library's process is left alone: it only ever decodes JPEG, PNG and WebP bytes.
+sharp.block({ operation: ['VipsForeignLoad'] });
+sharp.unblock({
+  operation: ['VipsForeignLoadJpeg', 'VipsForeignLoadPng', 'VipsForeignLoadWebp', 'VipsForeignLoadSvg'],
+});
 // libvips caches decoded files by name; a keyframe rewritten under the same path must not be served stale.
 sharp.cache(false);
 

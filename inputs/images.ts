@@ -9,13 +9,9 @@ export const MAX_INPUT_PIXELS = 50_000_000;
 /** Image formats accepted as input (sharp's `metadata().format` names). */
 export const ACCEPTED_FORMATS: readonly string[] = ['jpeg', 'png', 'webp'];
 
-// An allow-list of decoders, process-wide (libvips keeps it globally): GIF, TIFF, HEIF, PDF, ImageMagick and any
-// loader a future libvips adds stay unreachable. SVG stays reachable because other code in the same process draws SVG
-// (the emulator's prompt pictures); SVG inputs never reach sharp: they are refused by their first bytes.
-sharp.block({ operation: ['VipsForeignLoad'] });
-sharp.unblock({
-  operation: ['VipsForeignLoadJpeg', 'VipsForeignLoadPng', 'VipsForeignLoadWebp', 'VipsForeignLoadSvg'],
-});
+// Only JPEG, PNG and WebP bytes ever reach sharp from here (see refuseForeignBytes), so no other decoder can be
+// reached even in a process that keeps all of them (a backend using the client library). Worker processes also
+// block every other libvips loader (activities/images.ts).
 
 /** How every input image is opened: the pixel limit, and 'error' (refuses truncated and corrupt pixel data but lets
  * through warnings, such as odd EXIF, that phone JPEGs often carry). */
