@@ -141,8 +141,6 @@ export interface ProbedVideo {
   timeBase: string;
   /** Index of the video stream in the file. */
   streamIndex: number;
-  /** Number of streams in the file. */
-  streamCount: number;
   /** First pts of the video stream and of the whole file, in seconds (seeks count from the file's). */
   videoStartSeconds: number;
   fileStartSeconds: number;
@@ -188,7 +186,6 @@ export async function probeVideo(filePath: string, opts: { packets?: boolean } =
     extradataHash: String(video.extradata_hash ?? ''),
     timeBase: String(video.time_base ?? ''),
     streamIndex: video.index,
-    streamCount: data.streams.length,
     videoStartSeconds: Number(video.start_time ?? 0) || 0,
     fileStartSeconds: Number(data.format.start_time ?? 0) || 0,
     ...(data.packets && { packets: packetList(abs, video, data.packets) }),

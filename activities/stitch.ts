@@ -100,7 +100,10 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
 
   // A smart cross-fade needs the packet lists too; one ffprobe per clip gives both.
   const wantPackets = clips.length > 1 && xf > 0 && opts.crossfadeMethod !== 'full';
-  const probed = await Promise.all(clips.map((clip) => probeVideo(clip, { packets: wantPackets })));
+  const [probed, probedAudio] = await Promise.all([
+    Promise.all(clips.map((clip) => probeVideo(clip, { packets: wantPackets }))),
+    opts.audio && probeAudio(opts.audio.path),
+  ]);
   if (clips.length > 1 && xf > 0) {
     const shortest = probed.reduce((a, b) => (b.info.durationSeconds < a.info.durationSeconds ? b : a));
     if (xf >= shortest.info.durationSeconds) {
@@ -111,7 +114,7 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
       );
     }
   }
-  const audio = opts.audio ? { ...opts.audio, ...(await probeAudio(opts.audio.path)) } : undefined;
+  const audio = opts.audio && probedAudio ? { ...opts.audio, ...probedAudio } : undefined;
   const fades = clips.length > 1 && xf > 0;
   const total = probed.reduce((sum, c) => sum + c.info.durationSeconds, 0) - (fades ? (clips.length - 1) * xf : 0);
   const track: AudioTrack = { audio, fadeOut, totalSeconds: total };
@@ -130,7 +133,7 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       // Anything unexpected in the smart way still leaves the full re-encode, which needs nothing of the clips.
-      fallbackReason = err instanceof NotSmart ? err.message : `smart cross-fade failed: ${String(err)}`;
+      fallbackReason = err instanceof NotSmart ? err.message : `smart cross-fade failed: ${firstLine(err)}`;
     }
   }
   return { ...(await reencode(probed, xf, track, 'full-crossfade', opts)), fallbackReason };
@@ -204,7 +207,9 @@ async function smartCrossfade(
       const entry = piece.kind === 'copy' ? copyEntry(piece, probed) : windowEntry(encoded[w++]);
       // The concat demuxer shifts each entry's timestamps to start where the one before ended: dts must keep rising.
       if (start + entry.firstDts <= lastDts + 1e-6) {
-        throw new NotSmart(`decode timestamps would go back at ${start.toFixed(3)} s (unlike B-frame delays)`);
+        throw new NotSmart(
+          `decode timestamps would go back at ${start.toFixed(3)} s (the pieces delay frames differently)`
+        );
       }
       lastDts = start + entry.lastDts;
       start += entry.concat.durationSeconds;
@@ -579,6 +584,10 @@ async function mapConcurrently<T, R>(
   }
   if (firstError !== undefined || controller.signal.aborted) throw firstError ?? controller.signal.reason;
   return results;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 300);
 }
 
 function rationalValue(r: string): number {
