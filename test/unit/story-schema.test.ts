@@ -3,6 +3,7 @@ import { ValidationError } from '../../common/validation';
 import { estimateStory, DEFAULT_PRICES, videoCredits } from '../../common/pricing';
 import { frameSize } from '../../common/frame-size';
 import { durationMs } from '../../common/duration';
+import { storyFiles } from '../../common/progress';
 
 const minimal = { title: 'T', shots: [{ description: 'a phone on a table' }, { description: 'a hand lifts it' }] };
 
@@ -90,4 +91,27 @@ test('durations parse and bad ones are refused', () => {
   expect(durationMs('72h')).toBe(72 * 3600_000);
   expect(durationMs('90s')).toBe(90_000);
   expect(() => durationMs('soon')).toThrow(/not a duration/);
+});
+
+describe('story output schema', () => {
+  const file = (name: string) => ({ path: `/data/${name}`, url: `http://x/${name}` });
+  const output = {
+    video: file('story.mp4'),
+    poster: file('poster.jpg'),
+    storyboard: file('sb.png'),
+    durationSeconds: 14,
+  };
+
+  test('parses an output from before the stitch was recorded, and one that says how it was stitched', () => {
+    expect(storyFiles.output.parse(output)).toEqual(output);
+    const stitched = { ...output, stitch: { method: 'smart-crossfade', reencodedSeconds: 2.04 } };
+    expect(storyFiles.output.parse(stitched)).toEqual(stitched);
+    const fallback = { method: 'full-crossfade', reencodedSeconds: 14, fallbackReason: 'too few keyframes' };
+    expect(storyFiles.output.parse({ ...output, stitch: fallback }).stitch).toEqual(fallback);
+  });
+
+  test('refuses an unknown stitch method', () => {
+    const bad = { ...output, stitch: { method: 'magic', reencodedSeconds: 0 } };
+    expect(storyFiles.output.safeParse(bad).success).toBe(false);
+  });
 });
