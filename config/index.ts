@@ -1,4 +1,5 @@
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -11,13 +12,21 @@ import { taskQueues, type TaskQueues } from '../common/task-queues';
 /**
  * Every environment variable reelflow reads, defined once: name → [default, description]. `.env.example` and the
  * README's settings table list the same names (a unit test keeps them in step). Temporal's own variables
- * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) are read by
- * @temporalio/envconfig.
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE) are
+ * read by @temporalio/envconfig, each one over the same field of the TOML profile.
  */
 export const ENV = {
-  TEMPORAL_ADDRESS: ['', 'Temporal frontend host:port; unset with `npm run dev` = start a local dev server'],
-  TEMPORAL_NAMESPACE: ['default', 'Temporal namespace'],
-  TEMPORAL_API_KEY: ['', 'API key for Temporal Cloud (read by @temporalio/envconfig)'],
+  TEMPORAL_ADDRESS: [
+    '',
+    'Temporal frontend host:port (over the profile); unset and no profile with `npm run dev` = start a dev server',
+  ],
+  TEMPORAL_NAMESPACE: ['', "Temporal namespace (over the profile; default: the profile's, else `default`)"],
+  TEMPORAL_API_KEY: ['', 'API key for Temporal Cloud (over the profile; turns TLS on)'],
+  TEMPORAL_CONFIG_FILE: [
+    '',
+    'TOML file of Temporal connection profiles (envconfig), e.g. deploy/temporal/temporal.toml',
+  ],
+  TEMPORAL_PROFILE: ['', 'Profile of that file to connect with (default: `default`)'],
   TEMPORAL_CLI_PATH: ['', 'Path of the `temporal` CLI used by `npm run dev` (default: found on PATH)'],
   TEMPORAL_UI_URL: ['http://localhost:8233', 'Base URL of the Temporal Web UI, for the links reelflow prints'],
   LUMAAI_API_KEY: ['', 'Luma API key (required by workers); unset with `npm run dev` = start the Luma emulator'],
@@ -73,7 +82,9 @@ const boolSetting = z.enum(['true', 'false', '1', '0']).transform((v) => v === '
 
 const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
-  TEMPORAL_NAMESPACE: z.string().min(1),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
+  TEMPORAL_CONFIG_FILE: z.string().optional(),
+  TEMPORAL_PROFILE: z.string().optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_UI_URL: z.url(),
   LUMAAI_API_KEY: z.string().optional(),
@@ -118,7 +129,7 @@ const envSchema = z.object({
 /** reelflow's typed configuration. */
 export interface ReelflowConfig {
   temporal: {
-    /** Set when TEMPORAL_ADDRESS was given; unset means "start a local dev server" to `npm run dev`. */
+    /** Set when TEMPORAL_ADDRESS or the profile names one; unset means "start a local dev server" to `npm run dev`. */
     address?: string;
     namespace: string;
     connect: ClientConnectConfig;
@@ -168,17 +179,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
   }
   const e = parseWith(envSchema, raw, 'configuration');
   const dataDir = path.resolve(e.REELFLOW_DATA_DIR);
-  const connect = loadClientConnectConfig({
-    disableFile: !env.TEMPORAL_CONFIG_FILE && !env.TEMPORAL_PROFILE,
-    overrideEnvVars: Object.fromEntries(
-      Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined)
-    ),
-  });
-  connect.namespace = e.TEMPORAL_NAMESPACE;
+  const connect = temporalConnection(env, e.TEMPORAL_CONFIG_FILE, e.TEMPORAL_PROFILE);
+  // The environment wins over the profile (envconfig applies it), the profile over reelflow's default.
+  const namespace = e.TEMPORAL_NAMESPACE ?? (connect.namespace || 'default');
+  connect.namespace = namespace;
   return {
     temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
+      address: connect.connectionOptions.address || undefined,
+      namespace,
       connect,
       cliPath: e.TEMPORAL_CLI_PATH,
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
@@ -236,6 +244,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
     },
     logLevel: e.REELFLOW_LOG_LEVEL,
   };
+}
+
+/**
+ * Temporal connection options from the environment and, when TEMPORAL_CONFIG_FILE or TEMPORAL_PROFILE is set, a TOML
+ * profile (TEMPORAL_PROFILE alone reads envconfig's default file, ~/.config/temporalio/temporal.toml).
+ */
+function temporalConnection(
+  env: NodeJS.ProcessEnv,
+  file: string | undefined,
+  profile: string | undefined
+): ClientConnectConfig {
+  const vars = Object.fromEntries(
+    Object.entries(env)
+      .filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1].trim() !== '')
+      .map(([k, v]) => [k, v.trim()])
+  );
+  if (file && !existsSync(file)) {
+    // envconfig treats a missing file as an empty one; a file named on purpose must exist.
+    throw new ValidationError('configuration', [{ field: 'TEMPORAL_CONFIG_FILE', message: `no such file: ${file}` }]);
+  }
+  try {
+    return loadClientConnectConfig({
+      disableFile: !file && !profile,
+      profile,
+      // Unknown keys (a typo such as `api-key`) are refused rather than silently ignored.
+      configFileStrict: true,
+      overrideEnvVars: vars,
+    });
+  } catch (err) {
+    throw new ValidationError('configuration', [
+      { field: profile ? 'TEMPORAL_PROFILE' : 'TEMPORAL_CONFIG_FILE', message: (err as Error).message },
+    ]);
+  }
 }
 
 function priceTable(json: string | undefined, dollarsPerCredit: number): PriceTable {
