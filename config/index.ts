@@ -48,6 +48,15 @@ export const ENV = {
     '',
     'Prebuilt workflow bundle (bundleWorkflowCode output); default: bundle workflows/ at start',
   ],
+  REELFLOW_WORKER_VERSIONING: [
+    'false',
+    'Worker Deployment Versioning: workers poll as one version and get tasks once it is promoted (`npm run deploy`)',
+  ],
+  REELFLOW_DEPLOYMENT_NAME: ['', 'Worker Deployment name (default: the task queue prefix)'],
+  REELFLOW_GIT_COMMIT: [
+    '',
+    'Commit of this build (a Docker build arg); build id = <package version>-<commit>; default: git, else the version',
+  ],
   REELFLOW_MEDIA_CONCURRENCY: ['', 'ffmpeg/sharp activities at once per worker (default: CPU count)'],
   REELFLOW_IO_CONCURRENCY: [
     '50',
@@ -106,6 +115,15 @@ const envSchema = z.object({
     .transform((v) => v.split(',').map((r) => r.trim()))
     .pipe(z.array(z.enum(['workflows', 'io', 'media'])).min(1)),
   REELFLOW_WORKFLOW_BUNDLE: z.string().optional(),
+  REELFLOW_WORKER_VERSIONING: boolSetting,
+  REELFLOW_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .optional(),
+  REELFLOW_GIT_COMMIT: z
+    .string()
+    .regex(/^[0-9a-f]{7,40}$/i, 'a git commit id (7 to 40 hex digits)')
+    .optional(),
   REELFLOW_MEDIA_CONCURRENCY: intSetting(1).optional(),
   REELFLOW_IO_CONCURRENCY: intSetting(1),
   REELFLOW_POLL_CONCURRENCY: intSetting(1),
@@ -159,6 +177,8 @@ export interface ReelflowConfig {
     pollConcurrency: number;
     shutdownGraceMs: number;
   };
+  /** Worker Deployment Versioning: off, or this process's deployment (its build id: workers/deployment.ts). */
+  deployment: { versioning: boolean; name: string; gitCommit?: string };
   prices: PriceTable;
   downloads: { maxBytes: number; allowPrivateInputs: boolean };
   api: {
@@ -227,6 +247,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       ioConcurrency: e.REELFLOW_IO_CONCURRENCY,
       pollConcurrency: e.REELFLOW_POLL_CONCURRENCY,
       shutdownGraceMs: e.REELFLOW_SHUTDOWN_GRACE_MS,
+    },
+    deployment: {
+      versioning: e.REELFLOW_WORKER_VERSIONING,
+      name: e.REELFLOW_DEPLOYMENT_NAME ?? e.REELFLOW_TASK_QUEUE_PREFIX.replaceAll('.', '_'),
+      gitCommit: e.REELFLOW_GIT_COMMIT?.toLowerCase(),
     },
     prices: priceTable(e.REELFLOW_PRICES, e.REELFLOW_DOLLARS_PER_CREDIT),
     downloads: {

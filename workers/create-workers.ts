@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import LumaAI from 'lumaai';
 import { createActivitiesByQueue, createLocalAssetStore } from '../activities';
 import { type ReelflowConfig, requireLumaKey } from '../config';
+import { workerDeploymentOptions } from './deployment';
 
 /** Where the worker takes its workflow code from: a prebuilt bundle (tests, production images) or the sources. */
 export type WorkflowSource = { workflowBundle: { codePath: string } } | { workflowsPath: string };
@@ -54,6 +55,9 @@ export async function createWorkers(options: {
     namespace: config.temporal.namespace,
     shutdownGraceTime: config.worker.shutdownGraceMs,
     shutdownForceTime: config.worker.shutdownGraceMs + 10_000,
+    // Every worker of the process, activity-only ones too, joins one deployment version: a pinned story's activities
+    // run on its own version's workers.
+    workerDeploymentOptions: workerDeploymentOptions(config),
   };
   const workers: Promise<Worker>[] = [];
   if (config.worker.roles.includes('workflows')) {
