@@ -81,6 +81,11 @@ export const ENV = {
   REELFLOW_WEBHOOK_URLS: ['', 'Comma-separated URLs that receive story events'],
   REELFLOW_WEBHOOK_SECRET: ['', 'HMAC-SHA256 secret that signs webhook bodies'],
   REELFLOW_LOG_LEVEL: ['INFO', 'TRACE, DEBUG, INFO, WARN or ERROR'],
+  REELFLOW_METRICS_ADDRESS: [
+    '',
+    "host:port of the workers' Prometheus endpoint (SDK and workflow metrics), e.g. 0.0.0.0:9464; unset = off",
+  ],
+  REELFLOW_TRACING: ['off', 'OpenTelemetry tracing: off, otlp (sent to OTEL_EXPORTER_OTLP_ENDPOINT) or console'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** An environment variable reelflow reads. */
@@ -142,6 +147,11 @@ const envSchema = z.object({
   REELFLOW_WEBHOOK_URLS: z.string().optional(),
   REELFLOW_WEBHOOK_SECRET: z.string().optional(),
   REELFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
+  REELFLOW_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+    .optional(),
+  REELFLOW_TRACING: z.enum(['off', 'otlp', 'console']),
 });
 
 /** reelflow's typed configuration. */
@@ -188,6 +198,8 @@ export interface ReelflowConfig {
     webhookSecret?: string;
   };
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Metrics and tracing: the workers' Prometheus endpoint (off when unset) and OpenTelemetry tracing. */
+  telemetry: { metricsAddress?: string; tracing: 'off' | 'otlp' | 'console' };
 }
 
 /** Builds and validates the configuration from the environment; errors name the variable and the reason. */
@@ -268,6 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       webhookSecret: e.REELFLOW_WEBHOOK_SECRET,
     },
     logLevel: e.REELFLOW_LOG_LEVEL,
+    telemetry: { metricsAddress: e.REELFLOW_METRICS_ADDRESS, tracing: e.REELFLOW_TRACING },
   };
 }
 

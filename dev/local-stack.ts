@@ -7,6 +7,7 @@ import { loadConfig, type ReelflowConfig } from '../config';
 import { connectTemporal } from '../config/temporal';
 import { connectWorkerConnection, createWorkers } from '../workers/create-workers';
 import { deploymentVersion } from '../workers/deployment';
+import { runtimeTelemetry } from '../workers/telemetry';
 import { setCurrentVersion, waitForWorkers } from '../workers/deploy/versions';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { ReelflowClient } from '../client/reelflow-client';
@@ -46,6 +47,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
       // At the default level the SDK's start-up warnings (e.g. a queue with no workflows) are only noise here.
       logger: new DefaultLogger(base.logLevel === 'INFO' ? 'ERROR' : base.logLevel),
       shutdownSignals: [],
+      telemetryOptions: runtimeTelemetry(base),
     });
 
     if (!base.temporal.address) {

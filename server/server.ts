@@ -6,6 +6,7 @@ import { ApiAuth } from './api/auth';
 import { installErrorHandlers } from './api/errors';
 import { registerApi, type StoryClient } from './api/routes';
 import { registerReviewPage } from './review-page';
+import { registerMetrics } from './metrics';
 
 /** What the HTTP server needs. */
 export interface ServerDeps {
@@ -61,6 +62,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  if (deps.client.temporal) registerMetrics(app, { config: deps.config, temporal: deps.client.temporal });
   return app;
 }
 

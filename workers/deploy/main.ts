@@ -126,7 +126,7 @@ program
   );
 
 program.parseAsync().catch((err) => {
-  console.error(err instanceof PromotionRefused ? `deploy: ${err.message}` : err);
+  console.error(`deploy: ${err instanceof Error ? err.message : String(err)}`);
   if (err instanceof PromotionRefused && err.report) {
     for (const f of err.report.failures) console.error(`  ${f.source}: ${f.error.split('\n')[0]}`);
   }

@@ -3,6 +3,7 @@ import { SEARCH_ATTRIBUTES } from '../../common/constants';
 import { failure, FailureType } from '../../common/failures';
 import type { PaidGeneration } from '../../common/progress';
 import { roundMoney } from '../../common/pricing';
+import { recordCredits } from '../metrics';
 import { doneWaiting, showDetails, waitingFor, type StoryRun } from './run';
 
 /** Credits spent plus credits set aside for paid calls under way. */
@@ -53,6 +54,7 @@ export function recordPaid(run: StoryRun, paid: PaidGeneration[]): void {
   const cost = run.state.progress.cost;
   const used = roundMoney(Object.values(run.state.ledger).reduce((sum, p) => sum + p.credits, 0));
   if (used === cost.used) return;
+  recordCredits(roundMoney(used - cost.used));
   cost.used = used;
   cost.dollars = roundMoney(used * run.prices.dollarsPerCredit);
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.creditsUsed, value: used }]);

@@ -4,6 +4,7 @@ import type { ShotReview, StoryWorkflowInput } from '../../common/messages';
 import type { StoryResult } from '../../common/progress';
 import type { Notifier } from './notifications';
 import { humanMs, line } from '../../common/summaries';
+import { recordReviewWait } from '../metrics';
 import { doneWaiting, setStage, waitingFor, type StoryRun } from './run';
 
 /**
@@ -38,6 +39,8 @@ export async function awaitKeyframeApproval(
       summary: line('keyframe review', `round ${round}`, `${run.spec.review.onTimeout} in ${humanMs(waitMs)}`),
     });
     doneWaiting(run, 'keyframe-review');
+    // The round's deadline was set when its review was asked for, and survives continue-as-new.
+    recordReviewWait('keyframes', Date.now() - (deadlineMs - run.reviewTimeoutMs), answered);
     if (!answered) {
       if (run.spec.review.onTimeout !== 'approve') {
         throw failure(FailureType.ReviewTimedOut, `nobody reviewed the keyframes within ${run.spec.review.timeout}`);
@@ -63,11 +66,13 @@ export async function awaitKeyframeApproval(
 export async function awaitClipDecision(run: StoryRun, notifier: Notifier, shot: number): Promise<ShotReview> {
   notifier.notify('story.needs-review', { review: { what: 'shot', shot: shot + 1 } });
   const key = `clip-review-${shot + 1}`;
+  const askedAt = Date.now();
   waitingFor(run, key, `clip review of shot ${shot + 1} (reviewShot), then ${run.spec.review.onTimeout}`);
   const answered = await condition(() => run.shotDecisions.has(shot), run.reviewTimeoutMs, {
     summary: line(`shot ${shot + 1} clip review`, `${run.spec.review.onTimeout} in ${humanMs(run.reviewTimeoutMs)}`),
   });
   doneWaiting(run, key);
+  recordReviewWait('clip', Date.now() - askedAt, answered);
   const decision = run.shotDecisions.get(shot);
   run.shotDecisions.delete(shot);
   if (answered && decision) return decision;

@@ -11,6 +11,7 @@ import { estimateStory, type PriceTable } from '../../common/pricing';
 import { keyframePrompt, type StorySpec } from '../../common/story';
 import type { TaskQueues } from '../../common/task-queues';
 import { DEFAULT_POLL_WINDOW_MS } from '../generation';
+import { recordStoryEnd } from '../metrics';
 import { DEFAULT_GATE_RECHECK_MS, type GateRef } from '../slots';
 
 /** Longest pause between failed clip attempts by default. */
@@ -126,6 +127,9 @@ export function setStage(run: StoryRun, stage: Stage): void {
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: stage }]);
   log.info('story stage', { storyId: run.storyId, stage });
   showDetails(run);
+  if (stage === 'completed' || stage === 'failed' || stage === 'cancelled') {
+    recordStoryEnd(stage, progress.cost.used);
+  }
 }
 
 /**
