@@ -4,7 +4,8 @@ import type { StorySpec } from './story';
 
 // What the Temporal Web UI shows of a story: the run's fixed summary and details (set at start), the workflow's
 // current details (what it does and waits for now) and the one-line summary of each activity, timer and child.
-// Plain text with a little Markdown, which the UI renders; pure, so the client and the workflows share it.
+// Plain text with a little Markdown, which the UI renders (no `$`: it starts TeX math there); pure, so the client
+// and the workflows share it.
 
 /** Separator of the parts of a one-line summary: `shot 3 · submit clip · ray-3-14 5 s`. */
 const SEP = ' · ';
@@ -25,7 +26,7 @@ export function storyStaticDetails(spec: StorySpec, estimate: CostEstimate, doll
   const seconds = spec.shots.reduce((sum, s) => sum + s.duration, 0);
   const review = spec.review;
   return [
-    `**Estimate:** ${estimate.credits} credits ($${estimate.dollars.toFixed(2)}): ` +
+    `**Estimate:** ${estimate.credits} credits (${estimate.dollars.toFixed(2)} USD): ` +
       `${estimate.keyframeImages} keyframe images (${estimate.imageCredits}), ${estimate.clips} clips (${estimate.videoCredits})`,
     `**Video:** ${line(spec.videoModel, `${spec.resolution} ${spec.aspectRatio}`, `${seconds} s`)}` +
       `${SEP}cross-fade ${spec.transition.crossfade} s${spec.audio ? `${SEP}audio` : ''}`,
@@ -39,7 +40,7 @@ export function storyStaticDetails(spec: StorySpec, estimate: CostEstimate, doll
     `**Budget:** ${
       spec.budgetCredits === undefined
         ? 'none'
-        : `${spec.budgetCredits} credits ($${(spec.budgetCredits * dollarsPerCredit).toFixed(2)}), then ${spec.onBudgetExceeded}`
+        : `${spec.budgetCredits} credits (${(spec.budgetCredits * dollarsPerCredit).toFixed(2)} USD), then ${spec.onBudgetExceeded}`
     }`,
     `**Shots:** ${line(
       spec.mode === 'parallel' ? `up to ${spec.maxParallelShots} at once` : 'chained',
@@ -69,7 +70,7 @@ export function storyCurrentDetails(progress: StoryProgress, waits: string[]): s
     waits.length ? `**Waiting for:** ${waits.join('; ')}` : '**Waiting for:** nothing (working)',
     `**Keyframes:** ${kf.filter((k) => k.state === 'ready').length}/${kf.length} ready`,
     `**Shots:** ${shotParts.join(', ')} of ${shots.length}`,
-    `**Credits:** ${cost.used} used ($${cost.dollars.toFixed(2)}) of ${cost.estimated.credits} estimated` +
+    `**Credits:** ${cost.used} used (${cost.dollars.toFixed(2)} USD) of ${cost.estimated.credits} estimated` +
       (cost.budgetCredits === undefined ? '' : `, budget ${cost.budgetCredits}`),
     ...(progress.error ? [`**Error:** ${progress.error}`] : []),
   ].join('\n');
