@@ -95,7 +95,7 @@ async function shows(page: Page, text: string): Promise<void> {
 
 test('the Web UI shows each story with its summary, current details and the summary of every step', async () => {
   // A finished story, so its history holds every kind of step.
-  const done = await stack.client.start(
+  await stack.client.start(
     smallStory({ title: 'Product launch', shots: 3, review: { keyframes: true, timeout: '72h' } }),
     { storyId: 'launch-42' }
   );
