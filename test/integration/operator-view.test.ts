@@ -10,11 +10,14 @@ import { smallStory } from '../helpers/stories';
 // What an operator sees in the Temporal Web UI: a dev server of its own with the UI on (the shared test server is
 // headless), two stories (one finished, one waiting for its keyframe review), the run's summary and details, its
 // current details, and the summaries of its activities, timers and children. Takes the screenshots that
-// docs/operations.md shows.
+// docs/operations.md shows (into docs/images/ with UPDATE_DOCS_SCREENSHOTS=1, else test-artifacts/screenshots/).
 
 const CHROMIUM = '/usr/bin/chromium';
-const IMAGES = path.resolve(__dirname, '../../docs/images');
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
+// The screenshots docs/operations.md shows; a normal run leaves the checked-in ones alone.
+const IMAGES = process.env.UPDATE_DOCS_SCREENSHOTS
+  ? path.resolve(__dirname, '../../docs/images')
+  : path.join(ARTIFACTS, 'screenshots');
 
 let temporal: RunningTemporal;
 let stack: TestStack;
