@@ -4,6 +4,7 @@ import {
   CancellationScope,
   log,
   proxyActivities,
+  setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
@@ -18,6 +19,7 @@ import { attemptUpdated } from './messages';
 import { paidFromSweep } from './paid';
 import { innermostMessage, tellParent } from './parent';
 import { createSlotKeeper, type GateRef } from './slots';
+import { line } from '../common/summaries';
 
 /** Input of one paid attempt at one shot's clip. */
 export interface ClipWorkflowInput {
@@ -65,7 +67,13 @@ export interface ClipWorkflowResult {
  */
 export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkflowResult> {
   const info = workflowInfo();
-  const slots = createSlotKeeper({ gate: input.gate, queues: input.queues, recheckMs: input.gateRecheckMs });
+  const who = `shot ${input.shot + 1}`;
+  const slots = createSlotKeeper({
+    gate: input.gate,
+    queues: input.queues,
+    recheckMs: input.gateRecheckMs,
+    label: who,
+  });
   const submitter = proxyActivities<IoActivities>(submitOptions(input.queues));
   const io = proxyActivities<IoActivities>(ioOptions(input.queues));
   const sweeper = proxyActivities<IoActivities>(sweepOptions(input.queues));
@@ -76,25 +84,36 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
   let submitting = false;
   let landed = false;
   const report = () => tellParent(attemptUpdated, { shot: input.shot, attempt: { ...attempt }, paid });
+  const spec = `${input.model} ${input.durationSeconds} s`;
+  const show = (doing: string) =>
+    setCurrentDetails(`**${who} · attempt ${input.attempt}:** ${doing}\n**Key:** ${input.key}`);
+  show(`waiting for a video slot at the provider gate (${input.gate.workflowId})`);
 
   try {
     let outcome: GenerationOutcome | undefined;
     await slots.withSlots('video', 1, `attempt-${input.attempt}`, async () => {
       submitting = true;
-      const submitted = await submitter.submitVideoGeneration({
-        key: input.key,
-        sinceMs: input.sinceMs,
-        // A reset or restarted run may find the create of the run before it.
-        reconcile: info.runId !== info.firstExecutionRunId,
-        prompt: input.prompt,
-        model: input.model,
-        aspectRatio: input.aspectRatio,
-        resolution: input.resolution,
-        durationSeconds: input.durationSeconds,
-        frame0Url: input.frame0.url,
-        frame1Url: input.frame1?.url,
-      });
+      show(`submitting the clip (${spec} ${input.resolution})`);
+      const submitted = await submitter.submitVideoGeneration.executeWithOptions(
+        { summary: line(who, 'submit clip', spec) },
+        [
+          {
+            key: input.key,
+            sinceMs: input.sinceMs,
+            // A reset or restarted run may find the create of the run before it.
+            reconcile: info.runId !== info.firstExecutionRunId,
+            prompt: input.prompt,
+            model: input.model,
+            aspectRatio: input.aspectRatio,
+            resolution: input.resolution,
+            durationSeconds: input.durationSeconds,
+            frame0Url: input.frame0.url,
+            frame1Url: input.frame1?.url,
+          },
+        ]
+      );
       submitting = false;
+      show(`Luma generation ${submitted.generationId} is dreaming (${spec})`);
       Object.assign(attempt, {
         generationId: submitted.generationId,
         state: 'dreaming',
@@ -109,7 +128,10 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
       outcome = await awaitOrGiveUp(input, submitted.generationId);
       if (outcome.state === 'timed-out') {
         // Nobody will collect it: stop it at the provider (paid for all the same) before the slot is given back.
-        await io.deleteGeneration({ generationId: submitted.generationId });
+        await io.deleteGeneration.executeWithOptions(
+          { summary: line(who, `stop generation ${submitted.generationId.slice(0, 8)}`, 'timed out') },
+          [{ generationId: submitted.generationId }]
+        );
       }
       landed = true;
     });
@@ -117,9 +139,18 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
   } catch (err) {
     if (cancelledWorkflow(err)) {
       await CancellationScope.nonCancellable(async () => {
-        if (attempt.generationId && !landed) await io.deleteGeneration({ generationId: attempt.generationId });
+        show('cancelled: stopping what it started');
+        if (attempt.generationId && !landed) {
+          await io.deleteGeneration.executeWithOptions(
+            { summary: line(who, `stop generation ${attempt.generationId.slice(0, 8)}`, 'cancelled') },
+            [{ generationId: attempt.generationId }]
+          );
+        }
         if (!attempt.generationId && submitting) {
-          const found = await sweeper.sweepGenerations({ keyPrefix: input.key, sinceMs: input.sinceMs });
+          const found = await sweeper.sweepGenerations.executeWithOptions(
+            { summary: line(who, "find the cancelled create's generation") },
+            [{ keyPrefix: input.key, sinceMs: input.sinceMs }]
+          );
           paid.push(
             ...paidFromSweep(
               found,
@@ -137,6 +168,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
     }
     attempt.state = 'failed';
     attempt.failureReason ??= innermostMessage(err);
+    show(`failed: ${attempt.failureReason}`);
     await report();
     throw err;
   }
@@ -145,12 +177,20 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
     let refused = false;
     if (outcome.state === 'completed') {
       try {
-        attempt.clip = await media.ingestClip({
-          storyId: input.storyId,
-          name: input.assetName,
-          url: outcome.assetUrl!,
-          expected: { durationSeconds: input.durationSeconds, width: input.width, height: input.height },
-        });
+        show(`downloading and checking the clip of generation ${outcome.generationId}`);
+        attempt.clip = await media.ingestClip.executeWithOptions(
+          {
+            summary: line(who, 'download and check clip', `${input.width}×${input.height} ${input.durationSeconds} s`),
+          },
+          [
+            {
+              storyId: input.storyId,
+              name: input.assetName,
+              url: outcome.assetUrl!,
+              expected: { durationSeconds: input.durationSeconds, width: input.width, height: input.height },
+            },
+          ]
+        );
         attempt.state = 'completed';
       } catch (err) {
         // A clip that is not what was asked is a failed (paid) attempt; any other trouble must not buy another one.
@@ -176,6 +216,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
         failureReason: `Luma no longer knows generation ${outcome.generationId}`,
       });
     }
+    show(`ended: ${attempt.state}${attempt.failureReason ? ` (${attempt.failureReason})` : ''}`);
     await report();
     log.info('clip attempt ended', { shot: input.shot, attempt: input.attempt, state: attempt.state });
     return { attempt, paid, refused };
@@ -186,7 +227,13 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
 async function awaitOrGiveUp(input: ClipWorkflowInput, generationId: string): Promise<GenerationOutcome> {
   const deadlineMs = Date.now() + input.generationTimeoutMs;
   try {
-    return await awaitGeneration({ queues: input.queues, generationId, deadlineMs, windowMs: input.pollWindowMs });
+    return await awaitGeneration({
+      queues: input.queues,
+      generationId,
+      deadlineMs,
+      windowMs: input.pollWindowMs,
+      label: `shot ${input.shot + 1}`,
+    });
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     log.warn('could not read the generation until the timeout', { generationId, error: innermostMessage(err) });

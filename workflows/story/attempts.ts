@@ -13,7 +13,8 @@ import { sweepOptions } from '../activity-options';
 import { attemptUpdated } from '../messages';
 import { paidFromSweep } from '../paid';
 import { recordPaid } from './budget';
-import type { StoryRun } from './run';
+import { line } from '../../common/summaries';
+import { showDetails, type StoryRun } from './run';
 
 // A shot's paid attempts as the story keeps them: news from the clip workflows, and the settling of an attempt
 // whose workflow someone else ended.
@@ -26,6 +27,7 @@ export function followClipAttempts(run: StoryRun): void {
     upsertAttempt(progress.attempts, attempt);
     if (progress.state === 'pending') progress.state = 'generating';
     recordPaid(run, paid);
+    showDetails(run);
   });
 }
 
@@ -46,7 +48,10 @@ export async function settleBrokenAttempt(
   err: ChildWorkflowFailure
 ): Promise<ClipAttempt> {
   const sweeper = proxyActivities<IoActivities>(sweepOptions(run.queues));
-  const found = await sweeper.sweepGenerations({ keyPrefix: key, sinceMs: run.state.startedAtMs });
+  const found = await sweeper.sweepGenerations.executeWithOptions(
+    { summary: line(`shot ${shot + 1}`, `settle attempt ${n}`, 'find and stop its generations') },
+    [{ keyPrefix: key, sinceMs: run.state.startedAtMs }]
+  );
   const paid = paidFromSweep(
     found,
     () => `shot ${shot + 1} attempt ${n}`,

@@ -14,6 +14,7 @@ import { sweepOptions } from '../activity-options';
 import { asCancellation } from '../cancelled';
 import { paidFromSweep } from '../paid';
 import { innermostMessage } from '../parent';
+import { line } from '../../common/summaries';
 import { recordPaid } from './budget';
 import type { Notifier } from './notifications';
 import { setStage, type StoryRun } from './run';
@@ -63,7 +64,10 @@ export async function closeFailed(run: StoryRun, notifier: Notifier, err: unknow
 async function sweepStory(run: StoryRun): Promise<void> {
   const sweeper = proxyActivities<IoActivities>(sweepOptions(run.queues));
   try {
-    const found = await sweeper.sweepGenerations({ keyPrefix: run.keyBase, sinceMs: run.state.startedAtMs });
+    const found = await sweeper.sweepGenerations.executeWithOptions(
+      { summary: line('sweep', "stop and count the story's generations at Luma") },
+      [{ keyPrefix: run.keyBase, sinceMs: run.state.startedAtMs }]
+    );
     recordPaid(
       run,
       paidFromSweep(
