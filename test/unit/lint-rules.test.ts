@@ -81,6 +81,12 @@ test.each([
     "import { createWorkers } from '../workers/create-workers';\nexport const w = createWorkers;\n",
     'cli/ may not import workers/',
   ],
+  [
+    'chaos',
+    "import { createWorkers } from '../workers/create-workers';\nexport const w = createWorkers;\n",
+    'chaos/ may not import workers/',
+  ],
+  ['dev', "import { PROFILES } from '../chaos/profiles';\nexport const p = PROFILES;\n", 'dev/ may not import chaos/'],
 ])(
   'an import across a boundary fails lint: %s/ %#',
   (folder, source, message) => {
