@@ -21,6 +21,8 @@ export interface ChaosContext {
   reviewSecret: string;
   /** Whether every process runs in a network namespace with loopback only, so no case can send traffic off it. */
   loopbackOnly: boolean;
+  /** The public-looking address on the namespace's loopback (see netns.ts), when there is one. */
+  publicAlias?: string;
   /** A progress line on stdout. */
   log(message: string): void;
 }

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { IN_NETNS, onlyLoopback, reexecInNetns } from './netns';
+import { hasPublicAlias, IN_NETNS, onlyLoopback, PUBLIC_ALIAS, reexecInNetns } from './netns';
 import { PROFILES } from './profiles';
 import { formatTable, writeReport, type PartId } from './report';
 import { runSuite } from './suite';
@@ -49,12 +49,14 @@ async function main(): Promise<number> {
     );
   }
 
+  const loopbackOnlyNetwork = !!process.env[IN_NETNS] && onlyLoopback();
   const report = await runSuite({
     profile,
     seed,
     outDir,
     parts,
-    loopbackOnlyNetwork: !!process.env[IN_NETNS] && onlyLoopback(),
+    loopbackOnlyNetwork,
+    publicAlias: loopbackOnlyNetwork && hasPublicAlias() ? PUBLIC_ALIAS : undefined,
   });
   const table = formatTable(report);
   console.log(`\n${table}\n`);

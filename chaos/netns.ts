@@ -5,6 +5,12 @@ import os from 'node:os';
 export const IN_NETNS = 'REELFLOW_CHAOS_NETNS';
 
 /**
+ * A public address (no private, reserved or local range: the SSRF guard lets it through) put on the namespace's
+ * loopback interface, so R4 can serve hostile answers from a "public" host while every packet stays on loopback.
+ */
+export const PUBLIC_ALIAS = '11.0.0.1';
+
+/**
  * The `unshare` flags that give this machine a network namespace of its own (with a user namespace when allowed,
  * so root is not needed), or undefined when neither works here (not Linux, no util-linux, no rights).
  */
@@ -18,10 +24,15 @@ function unshareFlags(): string[] | undefined {
   return undefined;
 }
 
-/** Whether this process's only network interface is loopback. */
+/** Whether this process's only network interface is loopback (the public alias on it included). */
 export function onlyLoopback(): boolean {
   const interfaces = os.networkInterfaces();
-  return Object.entries(interfaces).every(([, addrs]) => (addrs ?? []).every((a) => a.internal));
+  return Object.entries(interfaces).every(([name, addrs]) => name === 'lo' && (addrs ?? []).length > 0);
+}
+
+/** Whether the public alias is on this namespace's loopback interface. */
+export function hasPublicAlias(): boolean {
+  return (os.networkInterfaces().lo ?? []).some((a) => a.address === PUBLIC_ALIAS);
 }
 
 /**
@@ -35,7 +46,16 @@ export async function reexecInNetns(argv: string[]): Promise<number | undefined>
   if (!flags) return undefined;
   const child = spawn(
     'unshare',
-    [...flags, '--', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...process.execArgv, ...argv],
+    [
+      ...flags,
+      '--',
+      'sh',
+      '-c',
+      `ip link set lo up && ip addr add ${PUBLIC_ALIAS}/32 dev lo && exec "$0" "$@"`,
+      process.execPath,
+      ...process.execArgv,
+      ...argv,
+    ],
     { stdio: 'inherit', env: { ...process.env, [IN_NETNS]: '1' } }
   );
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

@@ -29,7 +29,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     r1: { stories: 4, kills: 2, killGapMs: [5_000, 12_000], deadlineMs: 5 * MINUTE },
     r2: { stories: 2, restarts: 1, downMs: 3_000, deadlineMs: 4 * MINUTE },
     r3: { stories: 3, deadlineMs: 4 * MINUTE },
-    r4: { every: 3, deadlineMs: 4 * MINUTE },
+    r4: { every: 4, deadlineMs: 4 * MINUTE },
     r5: {},
     r6: {},
   },

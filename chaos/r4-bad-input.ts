@@ -4,13 +4,13 @@ import { ReelflowError } from '../client/reelflow-client';
 import { isTerminalStage } from '../common/stages';
 import { getStats } from '../emulator/admin';
 import { ledgerFromAccount, pause, type ChaosContext } from './context';
-import { driveStory, startStory } from './driver';
+import { driveStory, startStory, type StoryOutcome } from './driver';
 import { apiErrorText } from './http';
 import { allOf, figure, percentOf, zero, type PartResult } from './report';
 import { corpus, type CorpusCase, type ReviewInput, type StoryInput } from './corpus/cases';
 import { writeCorpusFiles } from './corpus/files';
 import { startHostileServer } from './corpus/servers';
-import { smallStory } from './stories';
+import { smallStory, type ChaosStory } from './stories';
 
 /** How one case ended. */
 interface CaseOutcome {
@@ -126,7 +126,7 @@ export async function runBadInput(ctx: ChaosContext): Promise<PartResult> {
   const casesDir = path.join(dir, 'cases');
   mkdirSync(casesDir, { recursive: true });
   const files = await writeCorpusFiles(dir, ctx.random);
-  const hostile = await startHostileServer(files.goodPng);
+  const hostile = await startHostileServer(files.goodPng, ctx.publicAlias);
   const exitsBefore = ctx.stack.group.unexpectedExits().length;
   const outsideBefore = filesOutsideData(ctx.stack.dirs);
   const cases = sample(corpus(files, { hostile, emulatorOrigin: ctx.stack.emulatorOrigin }), ctx.profile.r4.every);
@@ -147,33 +147,41 @@ export async function runBadInput(ctx: ChaosContext): Promise<PartResult> {
   );
 
   let outcomes: CaseOutcome[] = [];
+  let healthy: StoryOutcome;
+  let control: StoryOutcome | undefined;
   try {
     const storyCases = cases.filter((c): c is StoryInput & { door: CorpusCase['door'] } => c.kind !== 'review');
     outcomes = await mapLimit(storyCases, 4, (c, i) => runStoryCase(ctx, c, i, casesDir, deadline));
     await waitForStage(ctx, reviewId, 'awaiting-keyframe-review', deadline);
     const reviewCases = cases.filter((c): c is ReviewInput & { door: CorpusCase['door'] } => c.kind === 'review');
     for (const c of reviewCases) outcomes.push(await runReviewCase(ctx, c, reviewId));
+    await ctx.client.cancel(reviewId).catch(() => undefined);
+
+    const after = Math.max(deadline, Date.now() + 180_000);
+    const good = (id: string, story: ChaosStory['story']): ChaosStory => ({
+      id,
+      story,
+      start: 'library',
+      review: 'library',
+      rejectFirstClip: false,
+    });
+    // Workers still do good work: a plain story completes.
+    const plain = good('r4-healthy', smallStory({ title: 'chaos r4 after the corpus', shots: 2 }));
+    // And good input is still let in: a guard that refused everything would pass every case above.
+    const supplied = hostile.publicOrigin
+      ? good('r4-public-keyframe', {
+          ...smallStory({ title: 'chaos r4 a keyframe from a public host', shots: 1 }),
+          keyframes: [`${hostile.publicOrigin}/good.png`, null],
+        })
+      : undefined;
+    [healthy, control] = await Promise.all([
+      startStory(ctx, plain, after).then((st) => driveStory(ctx, st, after)),
+      supplied ? startStory(ctx, supplied, after).then((st) => driveStory(ctx, st, after)) : undefined,
+    ]);
   } finally {
     await hostile.close();
     await ctx.client.cancel(reviewId).catch(() => undefined);
   }
-
-  // Workers still do good work: a plain story completes.
-  const healthy = await driveStory(
-    ctx,
-    await startStory(
-      ctx,
-      {
-        id: 'r4-healthy',
-        story: smallStory({ title: 'chaos r4 after the corpus', shots: 2 }),
-        start: 'library',
-        review: 'library',
-        rejectFirstClip: false,
-      },
-      Math.max(deadline, Date.now() + 120_000)
-    ),
-    Math.max(deadline, Date.now() + 180_000)
-  );
 
   const crashes = ctx.stack.group.unexpectedExits().slice(exitsBefore);
   const outsideAfter = filesOutsideData(ctx.stack.dirs);
@@ -195,6 +203,13 @@ export async function runBadInput(ctx: ChaosContext): Promise<PartResult> {
       allOf('R4', 'workers healthy afterwards (a good story completes)', healthy.status === 'completed' ? 1 : 0, 1),
       figure(
         'R4',
+        '(control) a good keyframe URL on a public host is let in',
+        control ? control.status : 'not run (no public alias)',
+        'completed',
+        control?.status === 'completed'
+      ),
+      figure(
+        'R4',
         '(condition) cases in the corpus',
         String(outcomes.length),
         `≥ ${minimum}`,
@@ -207,8 +222,10 @@ export async function runBadInput(ctx: ChaosContext): Promise<PartResult> {
       byKind: countBy(outcomes, (o) => `${o.kind} (${o.door})`),
       crashes,
       writtenOutsideData: written,
+      // Requests on 127.0.0.1 mean a loopback URL was fetched; the public alias is meant to be reached.
       hostileServerRequests: hostile.requests,
       healthy,
+      control,
       outcomesFile: path.join(dir, 'outcomes.json'),
     },
   };
@@ -248,7 +265,7 @@ async function runStoryCase(
   deadline: number
 ): Promise<CaseOutcome> {
   const storyId = c.kind === 'id' ? c.id! : `r4-${String(index).padStart(3, '0')}-${c.door}`;
-  if (c.offLoopback && !ctx.loopbackOnly) {
+  if (c.offLoopback && !(ctx.loopbackOnly && ctx.publicAlias)) {
     // Without a loopback-only namespace a guard that failed would send this off the machine: not sent, not passed.
     return {
       kind: c.kind,

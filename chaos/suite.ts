@@ -24,6 +24,8 @@ export interface SuiteOptions {
   parts?: PartId[];
   /** Whether this process runs in a network namespace with loopback only (see netns.ts). */
   loopbackOnlyNetwork: boolean;
+  /** The public-looking address on that loopback, when there is one. */
+  publicAlias?: string;
   log?: (line: string) => void;
 }
 
@@ -78,6 +80,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteReport> {
       tokens,
       reviewSecret,
       loopbackOnly: options.loopbackOnlyNetwork,
+      publicAlias: options.publicAlias,
       log,
     };
     const wanted = (p: PartId) => !options.parts || options.parts.includes(p);

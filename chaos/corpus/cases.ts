@@ -47,8 +47,8 @@ export type CorpusCase = (StoryInput | ReviewInput) & { door: Door };
 
 /** Addresses of the stack the URL cases point at. */
 export interface CorpusTargets {
-  /** The corpus's own loopback server (see servers.ts). */
-  hostile: { origin: string; port: number };
+  /** The corpus's own server (see servers.ts): on loopback, and on a public-looking alias inside the namespace. */
+  hostile: { origin: string; port: number; publicOrigin?: string };
   /** The emulator: its host is allowed for provider downloads, never for a story's inputs. */
   emulatorOrigin: string;
 }
@@ -191,6 +191,8 @@ function urls(t: CorpusTargets): StoryInput[] {
     offLoopback,
   });
   const emulator = new URL(t.emulatorOrigin);
+  // Without the namespace's alias these cases are not sent at all (offLoopback), so the placeholder is never used.
+  const pub = t.hostile.publicOrigin ?? 'http://public-alias.invalid';
   return [
     keyframe('file:// URL', 'file:///etc/passwd', ALL),
     keyframe('loopback 127.0.0.1', `http://127.0.0.1:${p}/good.png`, ALL),
@@ -209,14 +211,18 @@ function urls(t: CorpusTargets): StoryInput[] {
     off('NAT64 of metadata (64:ff9b::/96)', 'http://[64:ff9b::a9fe:a9fe]/latest/meta-data/'),
     off('6to4 of loopback (2002::/16)', `http://[2002:7f00:1::1]:${p}/good.png`),
     off('6to4 of metadata (2002::/16)', 'http://[2002:a9fe:a9fe::1]/latest/meta-data/'),
-    off('redirect to the metadata address', `http://127.0.0.1:${p}/redirect-metadata`),
-    keyframe('redirect to loopback', `http://127.0.0.1:${p}/redirect-loopback`),
-    keyframe('a server that trickles bytes', `http://127.0.0.1:${p}/trickle.png`),
-    keyframe('an endless body', `http://127.0.0.1:${p}/endless.png`),
+    // The same hostile server on a public-looking address (only in the namespace, where it is loopback too): the
+    // guard lets the first hop through, so the redirect check and the time and size caps have to do the refusing.
+    off('a public host redirecting to the metadata address', `${pub}/redirect-metadata`),
+    off('a public host redirecting to loopback', `${pub}/redirect-loopback`),
+    off('a public host that trickles bytes', `${pub}/trickle.png`),
+    off('a public host with an endless body', `${pub}/endless.png`),
+    keyframe('loopback redirecting to the metadata address', `http://127.0.0.1:${p}/redirect-metadata`),
     keyframe("the provider's own host (allowed for its assets only)", `${emulator.origin}/__emulator/stats`),
     audio('audio from the metadata address', 'http://169.254.169.254/latest/meta-data/', true),
     audio('audio over NAT64', 'http://[64:ff9b::a9fe:a9fe]/a.mp3', true),
     audio('audio from loopback', `http://127.0.0.1:${p}/endless.png`),
+    audio('audio from a public host with an endless body', `${pub}/endless.png`, true),
   ];
 }
 

@@ -4,28 +4,32 @@ import type { AddressInfo } from 'node:net';
 
 /** A loopback HTTP server with the corpus's hostile answers; it counts every request it gets. */
 export interface HostileServer {
+  /** On 127.0.0.1: any request here means something fetched a loopback URL it should have refused. */
   origin: string;
   port: number;
-  /** Requests received, by path: any at all means something fetched a loopback URL it should have refused. */
+  /** The same answers on the namespace's public alias (see netns.ts), when there is one. */
+  publicOrigin?: string;
+  /** Requests received, by `host:port/path`. */
   requests: Record<string, number>;
   close(): Promise<void>;
 }
 
 /** How long one trickling or endless answer goes on at most (every loop of the suite is bounded). */
-const ANSWER_LIMIT_MS = 90_000;
+const ANSWER_LIMIT_MS = 180_000;
 
 /**
- * Starts the corpus's server on 127.0.0.1: `/good.png` (a real picture), `/redirect-metadata` (302 to the cloud
- * metadata address), `/redirect-loopback` (302 to this server's `/good.png`), `/trickle.png` (a PNG at one byte a
- * second) and `/endless.png` (a body that never ends).
+ * Starts the corpus's server on 127.0.0.1 (and on `publicAlias` too, when given): `/good.png` (a real picture),
+ * `/redirect-metadata` (302 to the cloud metadata address), `/redirect-loopback` (302 to `/good.png` on 127.0.0.1),
+ * `/trickle.png` (a PNG at one byte a second) and `/endless.png` (a body that never ends).
  */
-export async function startHostileServer(goodPng: string): Promise<HostileServer> {
+export async function startHostileServer(goodPng: string, publicAlias?: string): Promise<HostileServer> {
   const good = readFileSync(goodPng);
   const requests: Record<string, number> = {};
   const timers = new Set<NodeJS.Timeout>();
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    requests[path] = (requests[path] ?? 0) + 1;
+    const key = `${req.socket.localAddress}:${req.socket.localPort}${path}`;
+    requests[key] = (requests[key] ?? 0) + 1;
     const started = Date.now();
     const every = (ms: number, tick: () => boolean) => {
       const timer = setInterval(() => {
@@ -67,18 +71,32 @@ export async function startHostileServer(goodPng: string): Promise<HostileServer
       default:
         res.writeHead(404).end();
     }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  };
+  const listen = async (host: string, on = 0) => {
+    const server = http.createServer(handler);
+    await new Promise<void>((resolve) => server.listen(on, host, resolve));
+    return server;
+  };
+  const loopback = await listen('127.0.0.1');
+  const port = (loopback.address() as AddressInfo).port;
+  const aliased = publicAlias ? await listen(publicAlias, port) : undefined;
+  const servers = [loopback, ...(aliased ? [aliased] : [])];
   return {
     origin: `http://127.0.0.1:${port}`,
     port,
+    publicOrigin: publicAlias ? `http://${publicAlias}:${port}` : undefined,
     requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) clearInterval(t);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: async () => {
+      for (const t of timers) clearInterval(t);
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.closeAllConnections();
+              server.close(() => resolve());
+            })
+        )
+      );
+    },
   };
 }

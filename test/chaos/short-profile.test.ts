@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { SuiteReport } from '../../chaos/report';
 
@@ -37,6 +37,12 @@ test(
     const missed = report.parts.flatMap((p) =>
       p.figures.filter((f) => !f.pass).map((f) => `${f.part} ${f.name}: ${f.value} (goal ${f.goal})`)
     );
+    // A passing run keeps its report and logs; a failing one keeps everything (data, media, corpus) to look into.
+    if (missed.length === 0) {
+      for (const sub of ['data', 'emulator', 'corpus', 'tmp', 'tmp-aux']) {
+        rmSync(path.join(dir, 'run', sub), { recursive: true, force: true });
+      }
+    }
     // Every part ran and every goal was met; the seed and the run's folder make a failure repeatable and readable.
     expect({ seed, missed, parts: report.parts.map((p) => p.part) }).toEqual({
       seed,
