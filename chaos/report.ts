@@ -80,6 +80,7 @@ export function formatTable(report: SuiteReport): string {
     `reelflow chaos · profile ${report.profile} · seed ${report.seed} · ${report.seconds.toFixed(0)} s · ` +
       `network: ${report.loopbackOnlyNetwork ? 'loopback only (own namespace)' : 'host (URL cases off loopback skipped)'}`,
     ...titles,
+    `processes that died without being killed by the suite: ${report.unexpectedExits.length}`,
     '',
     line(header),
     line(widths.map((w) => '-'.repeat(w))),
