@@ -78,7 +78,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number
   return out;
 }
 
-/** Every file under `dir` (relative to `root`), skipping names `skip` says to. */
+/** Every file and empty directory under `dir` (relative to `root`), skipping names `skip` says to. */
 function walk(root: string, dir: string, skip: (rel: string) => boolean, out: Set<string>): void {
   let entries: string[];
   try {
@@ -90,8 +90,11 @@ function walk(root: string, dir: string, skip: (rel: string) => boolean, out: Se
     const full = path.join(dir, name);
     const rel = path.relative(root, full);
     if (skip(rel)) continue;
-    if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) walk(root, full, skip, out);
-    else out.add(rel);
+    if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) {
+      // An empty directory left behind (a scratch directory of a killed worker) counts as much as a file.
+      if (readdirSync(full).length === 0) out.add(`${rel}/`);
+      else walk(root, full, skip, out);
+    } else out.add(rel);
   }
 }
 

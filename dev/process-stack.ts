@@ -46,8 +46,11 @@ export interface ProcessStack {
   emulatorOrigin: string;
   lumaKey: string;
   workerNames: string[];
-  /** Starts (or starts again) a worker process and waits until all its task queues poll. */
-  startWorker(name: string): Promise<ManagedProcess>;
+  /**
+   * Starts (or starts again) a worker process and waits until all its task queues poll; `env` adds settings for this
+   * worker alone (e.g. other concurrency limits for one of them).
+   */
+  startWorker(name: string, env?: Record<string, string>): Promise<ManagedProcess>;
   /** Stops the Temporal dev server (SIGTERM), waits `downMs`, and starts it again on the same port and file. */
   restartTemporal(downMs: number): Promise<void>;
   /** How to run another reelflow entry point (e.g. `server/main.ts`) as a process of this stack. */
@@ -164,10 +167,10 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
     });
 
     const workerNames = Array.from({ length: options.workers ?? 2 }, (_, i) => `worker-${i + 1}`);
-    const startWorker = (name: string) =>
+    const startWorker = (name: string, workerEnv: Record<string, string> = {}) =>
       group.start({
         name,
-        ...nodeCommand('workers/main.ts', []),
+        ...nodeCommand('workers/main.ts', [], workerEnv),
         // Each of the process's Worker instances logs this once it polls its task queue.
         ready: async (proc) =>
           void (await proc.waitForLine(/"Worker state changed".*"state":"RUNNING"/, QUEUES_PER_WORKER)),
@@ -175,7 +178,7 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
       });
     await Promise.all([
       group.start({ name: 'server', ...nodeCommand('server/main.ts', []), ready: httpReady(`${apiUrl}/healthz`) }),
-      ...workerNames.map(startWorker),
+      ...workerNames.map((name) => startWorker(name)),
     ]);
 
     return {
