@@ -91,9 +91,11 @@ function walk(root: string, dir: string, skip: (rel: string) => boolean, out: Se
     const rel = path.relative(root, full);
     if (skip(rel)) continue;
     if (statSync(full, { throwIfNoEntry: false })?.isDirectory()) {
-      // An empty directory left behind (a scratch directory of a killed worker) counts as much as a file.
-      if (readdirSync(full).length === 0) out.add(`${rel}/`);
-      else walk(root, full, skip, out);
+      // An empty directory left behind (a scratch directory of a killed worker) counts as much as a file; the
+      // stack's own TMPDIR and working directory (top-level folders of the run) are not left behind, they are given.
+      if (readdirSync(full).length === 0) {
+        if (rel.includes(path.sep)) out.add(`${rel}/`);
+      } else walk(root, full, skip, out);
     } else out.add(rel);
   }
 }

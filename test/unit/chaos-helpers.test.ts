@@ -69,6 +69,11 @@ test("files left outside the data directory count, empty scratch directories too
     };
     addLeftBehind(r4, dirs);
     expect(r4.figures[0]).toMatchObject({ value: '2', pass: false });
+    // The stack's own (empty) working directory and TMPDIR are no leftovers.
+    rmSync(path.join(out, 'cwd/oops.png'));
+    rmSync(path.join(out, 'tmp/reelflow-AbC123'), { recursive: true });
+    addLeftBehind(r4, dirs);
+    expect(r4.figures[0]).toMatchObject({ value: '0', pass: true });
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
