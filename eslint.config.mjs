@@ -96,14 +96,34 @@ const mayNotImport = {
     why: 'emulator/ is the provider stand-in, its own small world',
   },
   bench: { from: ['emulator'], why: 'only dev/ (and tests) may start the emulator' },
+  chaos: {
+    from: ['workflows', 'activities', 'workers'],
+    why: 'chaos/ drives the stack from outside: its processes, the client library, the HTTP API and the CLI',
+  },
 };
-const boundaryZones = Object.entries(mayNotImport).flatMap(([target, { from, why }]) =>
-  from.map((f) => ({ target: `./${target}`, from: `./${f}`, message: `${target}/ may not import ${f}/: ${why}.` }))
-);
+const boundaryZones = [
+  ...Object.entries(mayNotImport).flatMap(([target, { from, why }]) =>
+    from.map((f) => ({ target: `./${target}`, from: `./${f}`, message: `${target}/ may not import ${f}/: ${why}.` }))
+  ),
+  // Nothing the product or its tools run may depend on the suite.
+  ...[...RUNTIME_FOLDERS, 'bench'].map((target) => ({
+    target: `./${target}`,
+    from: './chaos',
+    message: `${target}/ may not import chaos/: the chaos suite is a tool that drives the product, not part of it.`,
+  })),
+];
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', '.reelflow/**', 'out/**', 'test-artifacts/**', 'server/review-page/dist/**', 'bin/**'],
+    ignores: [
+      'node_modules/**',
+      '.reelflow/**',
+      'out/**',
+      'test-artifacts/**',
+      'chaos/results/**',
+      'server/review-page/dist/**',
+      'bin/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -93,12 +93,13 @@ export const storySpecSchema = z
       });
     }
     story.shots.forEach((shot, i) => {
-      const prompt = composeShotPrompt(story.style, shot.description);
-      if (prompt.length > PROMPT_MAX) {
+      // Measured before composeShotPrompt's cut to PROMPT_MAX, which would hide the overflow (and lose the end).
+      const length = joinPrompt(story.style, shot.description).length;
+      if (length > PROMPT_MAX) {
         ctx.addIssue({
           code: 'custom',
           path: ['shots', i, 'description'],
-          message: `with the style the prompt is ${prompt.length} characters; Luma allows ${PROMPT_MAX}`,
+          message: `with the style the prompt is ${length} characters; Luma allows ${PROMPT_MAX}`,
         });
       }
     });

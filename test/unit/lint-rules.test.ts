@@ -91,6 +91,12 @@ test.each([
     "import { loadConfig } from '../config';\nexport const c = loadConfig;\n",
     'inputs/ may not import config/',
   ],
+  [
+    'chaos',
+    "import { createWorkers } from '../workers/create-workers';\nexport const w = createWorkers;\n",
+    'chaos/ may not import workers/',
+  ],
+  ['dev', "import { PROFILES } from '../chaos/profiles';\nexport const p = PROFILES;\n", 'dev/ may not import chaos/'],
 ])(
   'an import across a boundary fails lint: %s/ %#',
   (folder, source, message) => {
