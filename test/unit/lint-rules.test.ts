@@ -91,7 +91,6 @@ test.each([
     "import { loadConfig } from '../config';\nexport const c = loadConfig;\n",
     'inputs/ may not import config/',
   ],
-  ],
   [
     'chaos',
     "import { createWorkers } from '../workers/create-workers';\nexport const w = createWorkers;\n",
