@@ -10,7 +10,8 @@ import { isUrlReference, type SuppliedInput } from '../common/story';
 import { checkAudioFile } from '../inputs';
 import { writeAtomically } from './atomic-write';
 import { downloadToFile, resolveInputFile } from './fetch';
-import { extractFrame, extractLastFrame, probeMedia, verifyClip } from './ffmpeg';
+import { readClipFacts, writeClipFacts } from './clip-facts';
+import { extractFrame, extractLastFrame, verifyClipProbed } from './ffmpeg';
 import { whileHeartbeating } from './heartbeat';
 import { makeContactSheet, makePoster, normalizeImage } from './images';
 import { withScratch as inScratch } from './scratch';
@@ -202,8 +203,10 @@ export function createMediaActivities(deps: MediaDeps) {
         withScratch(async (dir) => {
           const local = path.join(dir, 'clip.mp4');
           await providerDownload(input.url, local, ctx.cancellationSignal);
-          await verifyClip(local, { ...input.expected, codec: 'h264' });
+          const probed = await verifyClipProbed(local, { ...input.expected, codec: 'h264' });
           await copyFile(local, target.path);
+          // The stitch reads these instead of probing every clip again (a hard-cut story's stitch is mostly probes).
+          await writeClipFacts(target.path, probed);
         })
       );
       return target;
@@ -245,13 +248,15 @@ export function createMediaActivities(deps: MediaDeps) {
             : undefined;
           const stitched = await stitchClips({
             clips: input.clips,
+            clipFacts: await Promise.all(input.clips.map(readClipFacts)),
             outPath: video.path,
             crossfadeSeconds: input.crossfadeSeconds,
             audio: audioPath ? { path: audioPath, volume: input.audio!.volume } : undefined,
             signal: ctx.cancellationSignal,
             onProgress: (fraction) => ctx.heartbeat({ fraction }),
           });
-          const info = await probeMedia(video.path);
+          // stitchClips probed what it wrote: its duration is the video's.
+          const info = { durationSeconds: stitched.durationSeconds };
           const frame = path.join(dir, 'poster.png');
           await extractFrame(video.path, Math.min(1, info.durationSeconds / 3), frame);
           await makePoster(frame, poster.path);

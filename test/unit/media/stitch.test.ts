@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FailureType } from '../../../common/failures';
 import { stitchClips, type StitchResult } from '../../../activities/stitch';
+import { clipFactsPath, readClipFacts, writeClipFacts } from '../../../activities/clip-facts';
+import { verifyClipProbed } from '../../../activities/ffmpeg';
 import {
   countFrames,
   decodeErrors,
@@ -17,6 +19,7 @@ import {
   removeDir,
   ssimByFrame,
   topLevelAtoms,
+  videoMd5,
 } from './helpers';
 
 const FRAME = 1 / 24;
@@ -79,6 +82,68 @@ describe('stitchClips: hard cuts and the full cross-fade', () => {
     const atoms = await topLevelAtoms(out('copy.mp4'));
     expect(atoms.indexOf('moov')).toBeLessThan(atoms.indexOf('mdat'));
     expect(await leftoverTempFiles(dir)).toEqual([]);
+  });
+
+  test('the silent track is copied AAC, stereo 48 kHz, ending within one AAC frame of the video', async () => {
+    // 12 s: past the end of the 10 s of pre-encoded silence, so it loops once.
+    const long = await makeClip(out('six.mp4'), { seconds: 6 });
+    await stitchClips({ clips: [long, long], outPath: out('silent-12.mp4'), crossfadeSeconds: 0 });
+    const [video, audio] = await probeStreams(out('silent-12.mp4'));
+    expect(audio).toMatchObject({ codec_name: 'aac', sample_rate: '48000', channels: 2 });
+    expect(Number(video.duration)).toBeCloseTo(12, 2);
+    expect(Math.abs(Number(audio.duration) - Number(video.duration))).toBeLessThanOrEqual(1024 / 48_000);
+    expect(await maxVolume(out('silent-12.mp4'), 0, 12)).toBeLessThan(-80);
+    expect(await decodeErrors(out('silent-12.mp4'))).toBe('');
+  });
+
+  test('joins clips from the facts their check recorded into the same file as a join that probes them', async () => {
+    const kept = path.join(dir, 'kept');
+    await fs.mkdir(kept, { recursive: true });
+    const copies = await Promise.all(
+      [clipA, clipB, clipA].map(async (clip, i) => {
+        const target = path.join(kept, `shot-${i + 1}.mp4`);
+        const probed = await verifyClipProbed(clip, {
+          durationSeconds: i === 1 ? 3 : 2,
+          width: 320,
+          height: 180,
+          codec: 'h264',
+        });
+        await fs.copyFile(clip, target);
+        await writeClipFacts(target, probed);
+        return target;
+      })
+    );
+    const facts = await Promise.all(copies.map(readClipFacts));
+    expect(facts.map((f) => f?.info.path)).toEqual(copies);
+    const fromFacts = await stitchClips({
+      clips: copies,
+      clipFacts: facts,
+      outPath: out('facts.mp4'),
+      crossfadeSeconds: 0,
+    });
+    const probed = await stitchClips({ clips: copies, outPath: out('probed.mp4'), crossfadeSeconds: 0 });
+    expect(fromFacts).toEqual(probed);
+    expect(await videoMd5(out('facts.mp4'))).toBe(await videoMd5(out('probed.mp4')));
+  });
+
+  test('recorded clip facts hold only for the very file probed: a rewritten clip or a broken record is probed again', async () => {
+    const clip = path.join(dir, 'rewritten.mp4');
+    await fs.copyFile(clipA, clip);
+    await writeClipFacts(
+      clip,
+      await verifyClipProbed(clip, { durationSeconds: 2, width: 320, height: 180, codec: 'h264' })
+    );
+    expect((await readClipFacts(clip))?.info.durationSeconds).toBeCloseTo(2, 2);
+    await fs.copyFile(clipB, clip);
+    expect(await readClipFacts(clip)).toBeUndefined();
+    await writeClipFacts(
+      clip,
+      await verifyClipProbed(clip, { durationSeconds: 3, width: 320, height: 180, codec: 'h264' })
+    );
+    expect((await readClipFacts(clip))?.info.durationSeconds).toBeCloseTo(3, 2);
+    await fs.writeFile(clipFactsPath(clip), '{"version":1,"size":"nope"}');
+    expect(await readClipFacts(clip)).toBeUndefined();
+    expect(await readClipFacts(clipC)).toBeUndefined();
   });
 
   test('stream-copies clips whose own audio outlasts their video without holes in the video timeline', async () => {
