@@ -183,6 +183,15 @@ export async function benchStitch(opts: StitchBenchOptions): Promise<StitchBench
         `CPU ${median(rounds.map((r) => r.cpu.copySilent)).toFixed(2)} s`,
     }),
     figure({
+      part: 'P4',
+      name: 'hard-cut stream copy, silent track, per CPU second',
+      value: copySilent.durationSeconds / median(rounds.map((r) => r.cpu.copySilent)),
+      unit: '× real time',
+      note:
+        'seconds of video per CPU second of the process and its ffmpeg/ffprobe children: what the copy costs when ' +
+        'other work on the machine stretches its wall time',
+    }),
+    figure({
       part: 'P5',
       name: 'smart cross-fade speed-up (full ÷ smart)',
       value: ratio('wall', 'full', 'smart'),
