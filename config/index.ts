@@ -120,7 +120,7 @@ const envSchema = z.object({
   REELFLOW_ASSET_STORE: z
     .string()
     .regex(
-      /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._-]+)*\/?$/,
+      /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9][A-Za-z0-9._-]*)*\/?$/,
       'must be s3://<bucket>/<prefix> (a bucket name, then an optional key prefix), or unset for the local directory'
     )
     .optional(),
