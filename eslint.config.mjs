@@ -155,6 +155,44 @@ export default tseslint.config(
     },
   },
   {
+    // Asset files are touched only by the asset store (assets/): code that handles asset references gets a file into
+    // a scratch dir with `assets.get` and stores one with `assets.put`, so it works on any host and either backend.
+    // (ffmpeg.ts, images.ts, fetch.ts, scratch.ts and atomic-write.ts work on scratch files only; inputs/ and client/
+    // read a story's own files; the review page reads its bundle; the CLI writes `result --out` JSON.)
+    files: [
+      'activities/media.ts',
+      'activities/luma.ts',
+      'activities/webhooks.ts',
+      'activities/gate.ts',
+      'activities/index.ts',
+      'workers/**/*.ts',
+      'server/**/*.ts',
+      'cli/**/*.ts',
+      'dev/demo.ts',
+    ],
+    // Files that read no asset: the review page's bundle, `result --out`, the workflow bundle's tracing check, the
+    // package version of the build id, the replay gate's recorded histories.
+    ignores: [
+      'server/review-page/index.ts',
+      'cli/reelflow.ts',
+      'workers/create-workers.ts',
+      'workers/deployment.ts',
+      'workers/deploy/replay-gate.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['fs', 'fs/promises', 'node:fs', 'node:fs/promises'].map((name) => ({
+            name,
+            message:
+              'Asset files go through the asset store (assets/): get() a stored file into a scratch dir, put() one back.',
+          })),
+        },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no side-effecting packages.
     files: ['workflows/**/*.ts', 'common/**/*.ts'],
     rules: {

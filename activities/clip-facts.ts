@@ -1,11 +1,12 @@
-import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
 import { z } from 'zod';
-import { writeAtomically } from './atomic-write';
 import type { ProbedVideo } from './ffmpeg';
 
-// What ingestClip learnt of a clip when it checked it, kept beside the clip (`<clip>.facts.json`) so the stitch need
-// not run ffprobe on every clip again. The facts hold only while the file is the one probed: its size and mtime are
-// recorded, and a clip that changed since (or has no facts, like clips of runs from before) is probed as before.
+// What ingestClip learnt of a clip when it checked it, stored beside the clip (`<clip>.facts.json`) so the stitch
+// need not run ffprobe on every clip again. The facts hold only for the very bytes probed: the clip's size and
+// sha256 are recorded, and a clip whose bytes differ (or that has no facts, like clips of runs from before) is
+// probed as before.
 
 const packetListSchema = z.object({
   timeBase: z.string(),
@@ -37,44 +38,49 @@ const probedVideoSchema = z.object({
   packets: packetListSchema.optional(),
 }) satisfies z.ZodType<ProbedVideo>;
 
-/** The sidecar file: the probe of the clip, and which bytes it is a probe of. */
+/** The facts file: the probe of the clip, and which bytes it is a probe of. */
 const clipFactsFileSchema = z.object({
-  version: z.literal(1),
+  version: z.literal(2),
   size: z.number().int().min(0),
-  mtimeMs: z.number(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
   probed: probedVideoSchema,
 });
 
-/** Where the facts of `clipPath` are kept. */
-export function clipFactsPath(clipPath: string): string {
-  return `${clipPath}.facts.json`;
+/** The name of a clip's facts in the store, beside the clip. */
+export function clipFactsName(clipName: string): string {
+  return `${clipName}.facts.json`;
 }
 
-/** Records what a probe of `clipPath` (already in its final place) found, tied to the file's size and mtime. */
-export async function writeClipFacts(clipPath: string, probed: ProbedVideo): Promise<void> {
-  const stat = await fs.stat(clipPath);
-  const file: z.infer<typeof clipFactsFileSchema> = {
-    version: 1,
-    size: stat.size,
-    mtimeMs: stat.mtimeMs,
-    probed: { ...probed, info: { ...probed.info, path: clipPath } },
-  };
-  await writeAtomically(clipFactsPath(clipPath), (tmp) => fs.writeFile(tmp, JSON.stringify(file)));
+/** Writes to `factsPath` what a probe of the local file `clipPath` found, tied to the file's size and sha256. */
+export async function writeClipFacts(clipPath: string, probed: ProbedVideo, factsPath: string): Promise<void> {
+  const { size, sha256 } = await fingerprint(clipPath);
+  const file: z.infer<typeof clipFactsFileSchema> = { version: 2, size, sha256, probed };
+  await fs.writeFile(factsPath, JSON.stringify(file));
 }
 
 /**
- * The facts recorded for `clipPath`, or undefined when there are none, they do not parse, or the file is no longer
- * the one probed (so the caller probes it).
+ * The facts in `factsPath` for the local file `clipPath`, or undefined when they do not parse or are not those of
+ * its bytes (so the caller probes it). The facts then name `clipPath`.
  */
-export async function readClipFacts(clipPath: string): Promise<ProbedVideo | undefined> {
+export async function readClipFacts(factsPath: string, clipPath: string): Promise<ProbedVideo | undefined> {
   try {
-    const [text, stat] = await Promise.all([fs.readFile(clipFactsPath(clipPath), 'utf8'), fs.stat(clipPath)]);
-    const parsed = clipFactsFileSchema.safeParse(JSON.parse(text));
+    const parsed = clipFactsFileSchema.safeParse(JSON.parse(await fs.readFile(factsPath, 'utf8')));
     if (!parsed.success) return undefined;
-    const { size, mtimeMs, probed } = parsed.data;
-    if (size !== stat.size || mtimeMs !== stat.mtimeMs) return undefined;
+    const { size, sha256, probed } = parsed.data;
+    const actual = await fingerprint(clipPath);
+    if (size !== actual.size || sha256 !== actual.sha256) return undefined;
     return { ...probed, info: { ...probed.info, path: clipPath } };
   } catch {
     return undefined;
   }
+}
+
+async function fingerprint(file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: hash.digest('hex') };
 }

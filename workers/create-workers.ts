@@ -3,7 +3,7 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import LumaAI from 'lumaai';
 import { createActivitiesByQueue } from '../activities';
 import { sweepStaleScratch } from '../activities/scratch';
-import { createLocalAssetStore, PROVIDER_URL_TTL_SECONDS, WEBHOOK_URL_TTL_SECONDS } from '../assets';
+import { createAssetStore, PROVIDER_URL_TTL_SECONDS, WEBHOOK_URL_TTL_SECONDS } from '../assets';
 import { type ReelflowConfig, requireLumaKey, requireSigningSecret } from '../config';
 import { workerDeploymentOptions } from './deployment';
 import {
@@ -34,10 +34,11 @@ function providerHosts(config: ReelflowConfig): string[] {
 function buildActivities(config: ReelflowConfig, temporal: Client) {
   // Every call passes its own timeout and retry count; these defaults only cover calls that do not.
   const luma = new LumaAI({ authToken: requireLumaKey(config), baseURL: config.luma.baseUrl, maxRetries: 0 });
-  const assets = createLocalAssetStore({
-    root: config.assetsDir,
+  // An object store presigns its own URLs; only the local store's are signed with our secret.
+  const assets = createAssetStore({
+    location: config.assets,
     publicBaseUrl: config.http.publicUrl,
-    secret: requireSigningSecret(config),
+    secret: () => requireSigningSecret(config),
   });
   return createActivitiesByQueue({
     luma,

@@ -117,3 +117,15 @@ test('the input checks may be used by the client library and the activities alik
   expect(lintAs('client', source)).toEqual([]);
   expect(lintAs('activities', source)).toEqual([]);
 }, 120_000);
+
+test('asset files are touched only by the asset store: fs is refused where asset references are handled', () => {
+  const source = "import { copyFile } from 'node:fs/promises';\nexport const c = copyFile;\n";
+  for (const folder of ['workers', 'server']) {
+    const messages = lintAs(folder, source);
+    expect({
+      folder,
+      refused: messages.some((m) => m.startsWith('no-restricted-imports') && /asset store/.test(m)),
+    }).toEqual({ folder, refused: true });
+  }
+  expect(lintAs('assets', source)).toEqual([]);
+}, 120_000);

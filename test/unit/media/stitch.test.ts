@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FailureType } from '../../../common/failures';
 import { stitchClips, type StitchResult } from '../../../activities/stitch';
-import { clipFactsPath, readClipFacts, writeClipFacts } from '../../../activities/clip-facts';
+import { readClipFacts, writeClipFacts } from '../../../activities/clip-facts';
 import { verifyClipProbed } from '../../../activities/ffmpeg';
 import {
   countFrames,
@@ -102,18 +102,14 @@ describe('stitchClips: hard cuts and the full cross-fade', () => {
     const copies = await Promise.all(
       [clipA, clipB, clipA].map(async (clip, i) => {
         const target = path.join(kept, `shot-${i + 1}.mp4`);
-        const probed = await verifyClipProbed(clip, {
-          durationSeconds: i === 1 ? 3 : 2,
-          width: 320,
-          height: 180,
-          codec: 'h264',
-        });
+        const expected = { durationSeconds: i === 1 ? 3 : 2, width: 320, height: 180, codec: 'h264' as const };
+        await writeClipFacts(clip, await verifyClipProbed(clip, expected), `${target}.facts.json`);
+        // As the stitch gets it: a copy of the stored clip in its scratch directory.
         await fs.copyFile(clip, target);
-        await writeClipFacts(target, probed);
         return target;
       })
     );
-    const facts = await Promise.all(copies.map(readClipFacts));
+    const facts = await Promise.all(copies.map((c) => readClipFacts(`${c}.facts.json`, c)));
     expect(facts.map((f) => f?.info.path)).toEqual(copies);
     const fromFacts = await stitchClips({
       clips: copies,
@@ -126,24 +122,24 @@ describe('stitchClips: hard cuts and the full cross-fade', () => {
     expect(await videoMd5(out('facts.mp4'))).toBe(await videoMd5(out('probed.mp4')));
   });
 
-  test('recorded clip facts hold only for the very file probed: a rewritten clip or a broken record is probed again', async () => {
-    const clip = path.join(dir, 'rewritten.mp4');
-    await fs.copyFile(clipA, clip);
-    await writeClipFacts(
-      clip,
-      await verifyClipProbed(clip, { durationSeconds: 2, width: 320, height: 180, codec: 'h264' })
-    );
-    expect((await readClipFacts(clip))?.info.durationSeconds).toBeCloseTo(2, 2);
-    await fs.copyFile(clipB, clip);
-    expect(await readClipFacts(clip)).toBeUndefined();
-    await writeClipFacts(
-      clip,
-      await verifyClipProbed(clip, { durationSeconds: 3, width: 320, height: 180, codec: 'h264' })
-    );
-    expect((await readClipFacts(clip))?.info.durationSeconds).toBeCloseTo(3, 2);
-    await fs.writeFile(clipFactsPath(clip), '{"version":1,"size":"nope"}');
-    expect(await readClipFacts(clip)).toBeUndefined();
-    expect(await readClipFacts(clipC)).toBeUndefined();
+  test('recorded clip facts hold only for the very bytes probed: other bytes or a broken record are probed again', async () => {
+    const expected = { durationSeconds: 2, width: 320, height: 180, codec: 'h264' as const };
+    const facts = path.join(dir, 'a.facts.json');
+    await writeClipFacts(clipA, await verifyClipProbed(clipA, expected), facts);
+    const copy = path.join(dir, 'a-copy.mp4');
+    await fs.copyFile(clipA, copy);
+    expect((await readClipFacts(facts, copy))?.info).toMatchObject({ path: copy, width: 320 });
+    expect((await readClipFacts(facts, copy))?.info.durationSeconds).toBeCloseTo(2, 2);
+    // Same length, other bytes: one byte changed in the middle of the file.
+    const bytes = await fs.readFile(clipA);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const changed = path.join(dir, 'a-changed.mp4');
+    await fs.writeFile(changed, bytes);
+    expect(await readClipFacts(facts, changed)).toBeUndefined();
+    expect(await readClipFacts(facts, clipB)).toBeUndefined();
+    await fs.writeFile(facts, '{"version":2,"size":"nope"}');
+    expect(await readClipFacts(facts, clipA)).toBeUndefined();
+    expect(await readClipFacts(path.join(dir, 'none.facts.json'), clipA)).toBeUndefined();
   });
 
   test('stream-copies clips whose own audio outlasts their video without holes in the video timeline', async () => {
