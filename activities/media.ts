@@ -277,9 +277,12 @@ export function createMediaActivities(deps: MediaDeps) {
           );
           const audioPath = input.audio ? await audioFile(input.audio, dir, signal) : undefined;
           const out = { video: path.join(dir, 'story.mp4'), poster: path.join(dir, 'poster.jpg') };
+          const clipFacts = await Promise.all(
+            input.clips.map((clip, i) => factsOf(input.storyId, clip, clips[i], dir))
+          );
           const stitched = await stitchClips({
             clips,
-            clipFacts: await Promise.all(input.clips.map((clip, i) => factsOf(input.storyId, clip, clips[i], dir))),
+            clipFacts,
             outPath: out.video,
             crossfadeSeconds: input.crossfadeSeconds,
             audio: audioPath ? { path: audioPath, volume: input.audio!.volume } : undefined,
@@ -302,7 +305,13 @@ export function createMediaActivities(deps: MediaDeps) {
             reencodedSeconds: Number(stitched.reencodedSeconds.toFixed(3)),
             ...(stitched.fallbackReason && { fallbackReason: stitched.fallbackReason }),
           };
-          log.info('story rendered', { storyId: input.storyId, ...stitch, seconds: info.durationSeconds });
+          const clipsWithFacts = clipFacts.filter(Boolean).length;
+          log.info('story rendered', {
+            storyId: input.storyId,
+            ...stitch,
+            seconds: info.durationSeconds,
+            clipsWithFacts,
+          });
           return { video, poster, storyboard, durationSeconds: info.durationSeconds, stitch };
         })
       );
