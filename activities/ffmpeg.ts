@@ -66,7 +66,16 @@ export async function probeMedia(filePath: string): Promise<MediaInfo> {
 
 /** Checks a clip against what was ordered and returns its MediaInfo; throws a non-retryable MediaCheckFailed listing every difference. */
 export async function verifyClip(filePath: string, expected: ExpectedClip): Promise<MediaInfo> {
-  const info = await probeMedia(filePath);
+  return (await verifyClipProbed(filePath, expected)).info;
+}
+
+/**
+ * {@link verifyClip}, returning the whole probe with the packet list (one ffprobe), so what the check learnt can be
+ * kept for the stitch.
+ */
+export async function verifyClipProbed(filePath: string, expected: ExpectedClip): Promise<ProbedVideo> {
+  const probed = await probeVideo(filePath, { packets: true });
+  const { info } = probed;
   const tolerance = expected.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const problems: string[] = [];
   if (info.videoCodec !== expected.codec) problems.push(`codec ${info.videoCodec}, expected ${expected.codec}`);
@@ -79,7 +88,7 @@ export async function verifyClip(filePath: string, expected: ExpectedClip): Prom
   if (problems.length > 0) {
     throw nonRetryable(FailureType.MediaCheckFailed, `${info.path}: ${problems.join('; ')}`);
   }
-  return info;
+  return probed;
 }
 
 /** Writes the true last frame of a video as PNG (decoded from the last second, pixel-identical to a full decode). */

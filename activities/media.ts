@@ -8,7 +8,8 @@ import type { AssetRef, StoredFile, StoryOutput } from '../common/progress';
 import { isUrlReference, type SuppliedInput } from '../common/story';
 import { checkAudioFile } from '../inputs';
 import { downloadToFile, resolveInputFile } from './fetch';
-import { extractFrame, extractLastFrame, probeMedia, verifyClip } from './ffmpeg';
+import { clipFactsName, readClipFacts, writeClipFacts } from './clip-facts';
+import { extractFrame, extractLastFrame, verifyClipProbed } from './ffmpeg';
 import { whileHeartbeating } from './heartbeat';
 import { makeContactSheet, makePoster, normalizeImage } from './images';
 import { withScratch as inScratch } from './scratch';
@@ -215,7 +216,12 @@ export function createMediaActivities(deps: MediaDeps) {
         withScratch(async (dir) => {
           const local = path.join(dir, 'clip.mp4');
           await providerDownload(input.url, local, ctx.cancellationSignal);
-          await verifyClip(local, { ...input.expected, codec: 'h264' });
+          const probed = await verifyClipProbed(local, { ...input.expected, codec: 'h264' });
+          // Beside the clip: the stitch reads these instead of probing every clip again (a hard-cut story's stitch
+          // was mostly probes). The clip last, so a stored clip has its facts; facts without their clip are ignored.
+          const facts = path.join(dir, 'clip.facts.json');
+          await writeClipFacts(local, probed, facts);
+          await store(facts, deps.assets.ref(input.storyId, clipFactsName(input.name)), ctx.cancellationSignal);
           return store(local, target, ctx.cancellationSignal);
         })
       );
@@ -271,15 +277,20 @@ export function createMediaActivities(deps: MediaDeps) {
           );
           const audioPath = input.audio ? await audioFile(input.audio, dir, signal) : undefined;
           const out = { video: path.join(dir, 'story.mp4'), poster: path.join(dir, 'poster.jpg') };
+          const clipFacts = await Promise.all(
+            input.clips.map((clip, i) => factsOf(input.storyId, clip, clips[i], dir))
+          );
           const stitched = await stitchClips({
             clips,
+            clipFacts,
             outPath: out.video,
             crossfadeSeconds: input.crossfadeSeconds,
             audio: audioPath ? { path: audioPath, volume: input.audio!.volume } : undefined,
             signal,
             onProgress: (fraction) => ctx.heartbeat({ fraction }),
           });
-          const info = await probeMedia(out.video);
+          // stitchClips probed what it wrote: its duration is the video's.
+          const info = { durationSeconds: stitched.durationSeconds };
           const frame = path.join(dir, 'poster.png');
           await extractFrame(out.video, Math.min(1, info.durationSeconds / 3), frame);
           await makePoster(frame, out.poster);
@@ -294,12 +305,34 @@ export function createMediaActivities(deps: MediaDeps) {
             reencodedSeconds: Number(stitched.reencodedSeconds.toFixed(3)),
             ...(stitched.fallbackReason && { fallbackReason: stitched.fallbackReason }),
           };
-          log.info('story rendered', { storyId: input.storyId, ...stitch, seconds: info.durationSeconds });
+          const clipsWithFacts = clipFacts.filter(Boolean).length;
+          log.info('story rendered', {
+            storyId: input.storyId,
+            ...stitch,
+            seconds: info.durationSeconds,
+            clipsWithFacts,
+          });
           return { video, poster, storyboard, durationSeconds: info.durationSeconds, stitch };
         })
       );
     },
   };
+
+  /**
+   * What ingestClip stored beside a clip, checked against the copy fetched to `local`; undefined (so the stitch
+   * probes the clip) for a clip without facts, as clips of runs from before have none.
+   */
+  async function factsOf(storyId: string, clip: StoredFile, local: string, dir: string) {
+    if (typeof clip === 'string' || !clip.key?.startsWith(`${storyId}/`)) return undefined;
+    const facts = deps.assets.ref(storyId, clipFactsName(clip.key.slice(storyId.length + 1)));
+    const file = path.join(dir, `${path.basename(local)}.facts.json`);
+    try {
+      await deps.assets.get(facts, file, { signal: Context.current().cancellationSignal });
+    } catch {
+      return undefined;
+    }
+    return readClipFacts(file, local);
+  }
 
   /** The audio track as a scratch file: the checked copy from the store, or the story's own file or URL. */
   async function audioFile(audio: { src: string; stored?: AssetRef }, dir: string, signal: AbortSignal) {

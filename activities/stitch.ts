@@ -36,6 +36,12 @@ export interface StitchOptions extends RunOptions {
    * always the whole video (the reference the smart way is measured against).
    */
   crossfadeMethod?: 'auto' | 'full';
+  /**
+   * What was learnt of each clip when it was checked (`clips[i]`'s probe, as ingestClip keeps it beside the clip);
+   * used instead of probing again. A missing entry, or one without the packet list a smart cross-fade needs, is
+   * probed.
+   */
+  clipFacts?: Array<ProbedVideo | undefined>;
 }
 
 /** Output of {@link stitchClips}. */
@@ -55,6 +61,8 @@ export interface StitchResult {
 }
 
 const AUDIO_RATE = 48_000;
+/** 10 s of stereo 48 kHz AAC silence at 128k (3.6 kB), looped under a video without a track of its own. */
+const SILENCE_AAC = path.join(__dirname, 'silence.m4a');
 const DEFAULT_FADE_OUT_SECONDS = 1;
 const FULL_ENCODE = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'];
 // xfade needs identical time bases, SAR and pixel formats on both inputs.
@@ -100,8 +108,12 @@ export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
 
   // A smart cross-fade needs the packet lists too; one ffprobe per clip gives both.
   const wantPackets = clips.length > 1 && xf > 0 && opts.crossfadeMethod !== 'full';
+  const known = (i: number) => {
+    const facts = opts.clipFacts?.[i];
+    return facts && (!wantPackets || facts.packets) ? facts : undefined;
+  };
   const [probed, probedAudio] = await Promise.all([
-    Promise.all(clips.map((clip) => probeVideo(clip, { packets: wantPackets }))),
+    Promise.all(clips.map((clip, i) => known(i) ?? probeVideo(clip, { packets: wantPackets }))),
     opts.audio && checkAudioFile(opts.audio.path, { signal: opts.signal }),
   ]);
   if (clips.length > 1 && xf > 0) {
@@ -404,7 +416,7 @@ async function muxCopiedVideo(
           ],
           filter: buildAudioFilter(1, track),
           output: tmp,
-          outputOptions: ['-map', '0:v:0', '-c:v', 'copy', ...audioOutputOptions()],
+          outputOptions: ['-map', '0:v:0', '-c:v', 'copy', ...audioOutputOptions(1, track)],
         },
         { signal: opts.signal, onProgress: opts.onProgress, expectedSeconds: track.totalSeconds }
       );
@@ -428,9 +440,9 @@ async function reencode(
       `stitch (${method})`,
       {
         inputs: [...probed.map((clip) => ({ path: clip.info.path, options: mp4InputOptions() })), audioInput(track)],
-        filter: `${buildVideoFilter(probed, xf)};${buildAudioFilter(probed.length, track)}`,
+        filter: [buildVideoFilter(probed, xf), buildAudioFilter(probed.length, track)].filter(Boolean).join(';'),
         output: tmp,
-        outputOptions: ['-map', '[vout]', ...FULL_ENCODE, ...audioOutputOptions()],
+        outputOptions: ['-map', '[vout]', ...FULL_ENCODE, ...audioOutputOptions(probed.length, track)],
       },
       { signal: opts.signal, onProgress: opts.onProgress, expectedSeconds: track.totalSeconds }
     )
@@ -449,13 +461,18 @@ function audioInput(track: AudioTrack): FfmpegJob['inputs'][number] {
     const { path: file, demuxer } = track.audio;
     return { path: file, options: ['-stream_loop', '-1', ...localInputOptions([demuxer]), '-f', demuxer] };
   }
-  // The product promises H.264/AAC, and some players and upload checks want an audio track: add silence.
-  return { path: `anullsrc=r=${AUDIO_RATE}:cl=stereo`, options: ['-f', 'lavfi'] };
+  // The product promises H.264/AAC, and some players and upload checks want an audio track: silence, encoded once
+  // ahead of time and looped, so a hard-cut story is a copy of both tracks.
+  return { path: SILENCE_AAC, options: ['-stream_loop', '-1', ...mp4InputOptions()] };
 }
 
-function audioOutputOptions(): string[] {
+function audioOutputOptions(inputIndex: number, track: AudioTrack): string[] {
+  const container = ['-movflags', '+faststart', '-f', 'mp4'];
+  // Copied silence ends on the first AAC frame past the video (within 21 ms), as an encoded track does.
+  if (!track.audio)
+    return ['-map', `${inputIndex}:a:0`, '-c:a', 'copy', '-t', seconds(track.totalSeconds), ...container];
   // 128k: ffmpeg's AAC encoder slows several-fold at 192k on a mono track, for no audible gain here.
-  return ['-map', '[aout]', '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', '-f', 'mp4'];
+  return ['-map', '[aout]', '-c:a', 'aac', '-b:a', '128k', ...container];
 }
 
 function buildVideoFilter(clips: ProbedVideo[], xf: number): string {
@@ -497,10 +514,10 @@ function xfadeChain(lengths: number[], xf: number): string {
   return fades.join(';');
 }
 
-/** The `[aout]` chain: the track looped by its input, cut to the video, at its volume, faded out; or plain silence. */
-function buildAudioFilter(inputIndex: number, track: AudioTrack): string {
+/** The `[aout]` chain: the track looped by its input, cut to the video, at its volume, faded out (none for silence). */
+function buildAudioFilter(inputIndex: number, track: AudioTrack): string | undefined {
   const total = track.totalSeconds;
-  if (!track.audio) return `[${inputIndex}:a]atrim=duration=${seconds(total)}[aout]`;
+  if (!track.audio) return undefined;
   const fade = Math.min(track.fadeOut, total);
   // No channel-layout change: mono up-mixed to stereo would come out 3 dB quieter than asked.
   const steps = [

@@ -68,6 +68,10 @@ export const ENV = {
     'Short provider/Temporal activities (creates, deletes, gate, webhooks) at once per worker',
   ],
   REELFLOW_POLL_CONCURRENCY: ['200', 'Generation polling activities at once per worker (mostly sleeping)'],
+  REELFLOW_MAX_CACHED_WORKFLOWS: [
+    '200',
+    'Workflows a worker keeps in memory; one evicted (a story waiting for review) is replayed on its next task',
+  ],
   REELFLOW_POLL_WINDOW_MS: ['600000', 'Longest single polling activity; a longer wait is several windows'],
   REELFLOW_GATE_RECHECK_MS: ['300000', 'How long a queued gate request waits for its grant before asking again'],
   REELFLOW_GATE_CHECK_MS: [
@@ -170,6 +174,7 @@ const envSchema = z.object({
   REELFLOW_MEDIA_CONCURRENCY: intSetting(1).optional(),
   REELFLOW_IO_CONCURRENCY: intSetting(1),
   REELFLOW_POLL_CONCURRENCY: intSetting(1),
+  REELFLOW_MAX_CACHED_WORKFLOWS: intSetting(2),
   REELFLOW_POLL_WINDOW_MS: intSetting(1000),
   REELFLOW_GATE_RECHECK_MS: intSetting(100),
   REELFLOW_GATE_CHECK_MS: intSetting(100),
@@ -229,6 +234,8 @@ export interface ReelflowConfig {
     mediaConcurrency: number;
     ioConcurrency: number;
     pollConcurrency: number;
+    /** Workflows kept in the worker's cache (its memory is mostly these); the rest are replayed when they wake. */
+    maxCachedWorkflows: number;
     shutdownGraceMs: number;
   };
   /** Worker Deployment Versioning: off, or this process's deployment (its build id: workers/deployment.ts). */
@@ -308,6 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       mediaConcurrency: e.REELFLOW_MEDIA_CONCURRENCY ?? os.cpus().length,
       ioConcurrency: e.REELFLOW_IO_CONCURRENCY,
       pollConcurrency: e.REELFLOW_POLL_CONCURRENCY,
+      maxCachedWorkflows: e.REELFLOW_MAX_CACHED_WORKFLOWS,
       shutdownGraceMs: e.REELFLOW_SHUTDOWN_GRACE_MS,
     },
     deployment: {

@@ -63,6 +63,8 @@ export interface GenerationRecord {
   refunded: boolean;
   /** When it was deleted through the API; a deleted generation is gone for the API but stays in the ledger. */
   deletedAt: Date | null;
+  /** When it left the queued/dreaming states (stopped counting against the in-flight cap); null while in flight. */
+  landedAt?: Date | null;
   /** Planned at create time: render a clip that is not what was asked (the `badClipNext` fault). */
   badClip?: boolean;
   /** Directory of this generation's files. */

@@ -27,6 +27,8 @@ export interface StatsGeneration extends GenerationJson {
   refunded: boolean;
   deleted: boolean;
   deleted_at: string | null;
+  /** When it stopped counting against the in-flight cap (completed, failed or stopped); null while in flight. */
+  landed_at: string | null;
 }
 
 /** The generations of one idempotency key (the `key` parameter of their callback URL). */
@@ -241,6 +243,7 @@ export class LumaService {
           refunded: g.refunded,
           deleted: g.deletedAt !== null,
           deleted_at: g.deletedAt?.toISOString() ?? null,
+          landed_at: g.landedAt?.toISOString() ?? null,
         })),
         ledger: this.ledgerOf(account.key),
       };
@@ -314,6 +317,7 @@ export class LumaService {
       this.fail(record, account, reason);
     } finally {
       this.accounts.land(account, record.spec.kind);
+      record.landedAt = new Date();
       this.lifecycles.delete(record.id);
     }
   }

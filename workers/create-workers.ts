@@ -112,6 +112,9 @@ export async function createWorkers(options: {
       Worker.create({
         ...common,
         taskQueue: config.queues.workflows,
+        // The SDK's default grows with the heap (about 2,300 here) at about 2 MiB each: 1,000 stories waiting for
+        // review would hold 2 GB. A waiting story needs no cache; its review replays a short history instead.
+        maxCachedWorkflows: config.worker.maxCachedWorkflows,
         ...source,
       })
     );

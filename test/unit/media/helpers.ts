@@ -127,6 +127,25 @@ export async function countFrames(video: string): Promise<number> {
   return Number(stdout.trim());
 }
 
+/** md5 of a file's video packets (stream copy into ffmpeg's md5 muxer): equal for the same coded video. */
+export async function videoMd5(file: string): Promise<string> {
+  const { stdout } = await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-i',
+    file,
+    '-map',
+    '0:v',
+    '-c',
+    'copy',
+    '-f',
+    'md5',
+    '-',
+  ]);
+  return stdout.trim();
+}
+
 /** Stream facts straight from the ffprobe CLI, independent of the module under test. */
 export async function probeStreams(file: string): Promise<Array<Record<string, string>>> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_streams', '-of', 'json', file]);

@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { FailureType } from '../../../common/failures';
 import { stitchClips, type StitchResult } from '../../../activities/stitch';
+import { readClipFacts, writeClipFacts } from '../../../activities/clip-facts';
+import { verifyClipProbed } from '../../../activities/ffmpeg';
 import {
   countFrames,
   decodeErrors,
@@ -17,6 +19,7 @@ import {
   removeDir,
   ssimByFrame,
   topLevelAtoms,
+  videoMd5,
 } from './helpers';
 
 const FRAME = 1 / 24;
@@ -79,6 +82,64 @@ describe('stitchClips: hard cuts and the full cross-fade', () => {
     const atoms = await topLevelAtoms(out('copy.mp4'));
     expect(atoms.indexOf('moov')).toBeLessThan(atoms.indexOf('mdat'));
     expect(await leftoverTempFiles(dir)).toEqual([]);
+  });
+
+  test('the silent track is copied AAC, stereo 48 kHz, ending within one AAC frame of the video', async () => {
+    // 12 s: past the end of the 10 s of pre-encoded silence, so it loops once.
+    const long = await makeClip(out('six.mp4'), { seconds: 6 });
+    await stitchClips({ clips: [long, long], outPath: out('silent-12.mp4'), crossfadeSeconds: 0 });
+    const [video, audio] = await probeStreams(out('silent-12.mp4'));
+    expect(audio).toMatchObject({ codec_name: 'aac', sample_rate: '48000', channels: 2 });
+    expect(Number(video.duration)).toBeCloseTo(12, 2);
+    expect(Math.abs(Number(audio.duration) - Number(video.duration))).toBeLessThanOrEqual(1024 / 48_000);
+    expect(await maxVolume(out('silent-12.mp4'), 0, 12)).toBeLessThan(-80);
+    expect(await decodeErrors(out('silent-12.mp4'))).toBe('');
+  });
+
+  test('joins clips from the facts their check recorded into the same file as a join that probes them', async () => {
+    const kept = path.join(dir, 'kept');
+    await fs.mkdir(kept, { recursive: true });
+    const copies = await Promise.all(
+      [clipA, clipB, clipA].map(async (clip, i) => {
+        const target = path.join(kept, `shot-${i + 1}.mp4`);
+        const expected = { durationSeconds: i === 1 ? 3 : 2, width: 320, height: 180, codec: 'h264' as const };
+        await writeClipFacts(clip, await verifyClipProbed(clip, expected), `${target}.facts.json`);
+        // As the stitch gets it: a copy of the stored clip in its scratch directory.
+        await fs.copyFile(clip, target);
+        return target;
+      })
+    );
+    const facts = await Promise.all(copies.map((c) => readClipFacts(`${c}.facts.json`, c)));
+    expect(facts.map((f) => f?.info.path)).toEqual(copies);
+    const fromFacts = await stitchClips({
+      clips: copies,
+      clipFacts: facts,
+      outPath: out('facts.mp4'),
+      crossfadeSeconds: 0,
+    });
+    const probed = await stitchClips({ clips: copies, outPath: out('probed.mp4'), crossfadeSeconds: 0 });
+    expect(fromFacts).toEqual(probed);
+    expect(await videoMd5(out('facts.mp4'))).toBe(await videoMd5(out('probed.mp4')));
+  });
+
+  test('recorded clip facts hold only for the very bytes probed: other bytes or a broken record are probed again', async () => {
+    const expected = { durationSeconds: 2, width: 320, height: 180, codec: 'h264' as const };
+    const facts = path.join(dir, 'a.facts.json');
+    await writeClipFacts(clipA, await verifyClipProbed(clipA, expected), facts);
+    const copy = path.join(dir, 'a-copy.mp4');
+    await fs.copyFile(clipA, copy);
+    expect((await readClipFacts(facts, copy))?.info).toMatchObject({ path: copy, width: 320 });
+    expect((await readClipFacts(facts, copy))?.info.durationSeconds).toBeCloseTo(2, 2);
+    // Same length, other bytes: one byte changed in the middle of the file.
+    const bytes = await fs.readFile(clipA);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const changed = path.join(dir, 'a-changed.mp4');
+    await fs.writeFile(changed, bytes);
+    expect(await readClipFacts(facts, changed)).toBeUndefined();
+    expect(await readClipFacts(facts, clipB)).toBeUndefined();
+    await fs.writeFile(facts, '{"version":2,"size":"nope"}');
+    expect(await readClipFacts(facts, clipA)).toBeUndefined();
+    expect(await readClipFacts(path.join(dir, 'none.facts.json'), clipA)).toBeUndefined();
   });
 
   test('stream-copies clips whose own audio outlasts their video without holes in the video timeline', async () => {
