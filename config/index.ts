@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { GateLimits } from '../common/gate';
 import type { StoryTimings } from '../common/messages';
-import { DEFAULT_PRICES, type PriceTable } from '../common/pricing';
+import { DEFAULT_PRICES, mergePrices, type PriceTable } from '../common/pricing';
 import { parseWith, ValidationError } from '../common/validation';
 import { taskQueues, type TaskQueues } from '../common/task-queues';
 
@@ -29,6 +29,19 @@ export const ENV = {
   LUMA_POLL_INTERVAL_MS: ['3000', 'How often a generation is polled'],
   LUMA_CREATE_TIMEOUT_MS: ['30000', 'Time limit of one create request (no SDK retries for creates)'],
   LUMA_LIST_TIMEOUT_MS: ['10000', 'Time limit of one list or get request (reconciliation, polling; no SDK retries)'],
+  FAL_KEY: ['', 'fal.ai API key (for Kling and Veo models); unset with `npm run dev` = start the fal emulator face'],
+  FAL_BASE_URL: [
+    '',
+    'Where fal requests go instead of fal.ai: https://<host>/<path> is sent to <FAL_BASE_URL>/<host>/<path>',
+  ],
+  FAL_MAX_IN_FLIGHT: ['10', 'Account-wide cap on fal video requests in flight (queued or running), across all stories'],
+  FAL_CREATES_PER_MINUTE: [
+    '60',
+    'Account-wide cap on fal video submits per minute (fal has none; reelflow paces itself)',
+  ],
+  FAL_POLL_INTERVAL_MS: ['3000', 'How often a fal request is polled'],
+  FAL_CREATE_TIMEOUT_MS: ['30000', 'Time limit of one fal submit (no SDK retries for submits)'],
+  FAL_LIST_TIMEOUT_MS: ['10000', 'Time limit of one fal status, result, cancel or request-list call (no SDK retries)'],
   REELFLOW_DATA_DIR: ['.reelflow', 'Where assets, the dev server database and logs live'],
   REELFLOW_HTTP_HOST: ['127.0.0.1', 'Address the HTTP server listens on'],
   REELFLOW_HTTP_PORT: ['8080', 'Port of the HTTP server (API, assets, review page)'],
@@ -54,8 +67,14 @@ export const ENV = {
   REELFLOW_MAX_RETRY_DELAY_MS: ['60000', 'Longest pause between failed clip attempts'],
   REELFLOW_CONTINUE_AS_NEW_EVENTS: ['4000', 'History length past which a story waiting for review continues as new'],
   REELFLOW_SHUTDOWN_GRACE_MS: ['30000', 'How long running activities get to finish on shutdown'],
-  REELFLOW_DOLLARS_PER_CREDIT: ['0.05', 'Dollars per Luma credit (your plan)'],
-  REELFLOW_PRICES: ['', 'JSON overriding parts of the price table, e.g. {"video":{"startEndFrame":3}}'],
+  REELFLOW_DOLLARS_PER_CREDIT: [
+    '0.05',
+    'Dollars per Luma credit (your plan); reelflow counts every provider in these credits',
+  ],
+  REELFLOW_PRICES: [
+    '',
+    'JSON overriding parts of the price table, e.g. {"video":{"startEndFrame":3},"dollars":{"veo-3.1-fast":{"perSecond":0.12}}}',
+  ],
   REELFLOW_MAX_DOWNLOAD_MB: ['500', 'Largest file reelflow downloads'],
   REELFLOW_ALLOW_PRIVATE_INPUTS: ['false', 'Allow story keyframe/audio URLs on private or loopback addresses'],
   REELFLOW_MAX_AUDIO_SECONDS: [
@@ -97,6 +116,13 @@ const envSchema = z.object({
   LUMA_POLL_INTERVAL_MS: intSetting(10),
   LUMA_CREATE_TIMEOUT_MS: intSetting(100),
   LUMA_LIST_TIMEOUT_MS: intSetting(100),
+  FAL_KEY: z.string().optional(),
+  FAL_BASE_URL: z.url().optional(),
+  FAL_MAX_IN_FLIGHT: intSetting(1),
+  FAL_CREATES_PER_MINUTE: intSetting(1),
+  FAL_POLL_INTERVAL_MS: intSetting(10),
+  FAL_CREATE_TIMEOUT_MS: intSetting(100),
+  FAL_LIST_TIMEOUT_MS: intSetting(100),
   REELFLOW_DATA_DIR: z.string().min(1),
   REELFLOW_HTTP_HOST: z.string().min(1),
   REELFLOW_HTTP_PORT: intSetting(0).max(65535),
@@ -130,6 +156,18 @@ const envSchema = z.object({
   REELFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
 });
 
+/** One provider account's settings. */
+export interface ProviderSettings {
+  apiKey?: string;
+  /** Where its API is (unset: the real provider). */
+  baseUrl?: string;
+  /** Account limits per model family, enforced by the account's gate workflow. */
+  limits: GateLimits;
+  pollIntervalMs: number;
+  createTimeoutMs: number;
+  listTimeoutMs: number;
+}
+
 /** reelflow's typed configuration. */
 export interface ReelflowConfig {
   temporal: {
@@ -140,15 +178,10 @@ export interface ReelflowConfig {
     cliPath?: string;
     uiUrl: string;
   };
-  luma: {
-    apiKey?: string;
-    baseUrl?: string;
-    /** Account limits per model family, enforced by the gate workflow. */
-    limits: GateLimits;
-    pollIntervalMs: number;
-    createTimeoutMs: number;
-    listTimeoutMs: number;
-  };
+  /** The Luma account (keyframe images and Ray clips). */
+  luma: ProviderSettings;
+  /** The fal account (Kling and Veo clips); without a key, stories naming its models fail (or fall back). */
+  fal: ProviderSettings;
   /** Timings of stories and the gate (tests scale them down). */
   timings: Required<StoryTimings> & { gateCheckMs: number };
   dataDir: string;
@@ -214,6 +247,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       createTimeoutMs: e.LUMA_CREATE_TIMEOUT_MS,
       listTimeoutMs: e.LUMA_LIST_TIMEOUT_MS,
     },
+    fal: {
+      apiKey: e.FAL_KEY,
+      baseUrl: e.FAL_BASE_URL?.replace(/\/+$/, ''),
+      limits: { video: { maxInFlight: e.FAL_MAX_IN_FLIGHT, createsPerMinute: e.FAL_CREATES_PER_MINUTE } },
+      pollIntervalMs: e.FAL_POLL_INTERVAL_MS,
+      createTimeoutMs: e.FAL_CREATE_TIMEOUT_MS,
+      listTimeoutMs: e.FAL_LIST_TIMEOUT_MS,
+    },
     timings: {
       pollWindowMs: e.REELFLOW_POLL_WINDOW_MS,
       gateRecheckMs: e.REELFLOW_GATE_RECHECK_MS,
@@ -261,19 +302,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
 }
 
 function priceTable(json: string | undefined, dollarsPerCredit: number): PriceTable {
-  let override: Partial<PriceTable> = {};
+  let override: Parameters<typeof mergePrices>[1] = {};
   if (json) {
     try {
-      override = JSON.parse(json) as Partial<PriceTable>;
+      override = JSON.parse(json) as typeof override;
     } catch (err) {
       throw new ValidationError('configuration', [{ field: 'REELFLOW_PRICES', message: `not JSON: ${String(err)}` }]);
     }
   }
-  return {
-    video: { ...DEFAULT_PRICES.video, ...override.video },
-    image: { ...DEFAULT_PRICES.image, ...override.image },
-    dollarsPerCredit: override.dollarsPerCredit ?? dollarsPerCredit,
-  };
+  try {
+    return mergePrices({ ...DEFAULT_PRICES, dollarsPerCredit }, override);
+  } catch (err) {
+    throw new ValidationError('configuration', [
+      { field: 'REELFLOW_PRICES', message: err instanceof Error ? err.message : String(err) },
+    ]);
+  }
 }
 
 function parseTokens(value: string | undefined): ReelflowConfig['api']['tokens'] {

@@ -1,4 +1,4 @@
-import type { AspectRatio, ImageModel, Resolution, VideoModel } from '../common/story';
+import type { AspectRatio, ImageModel, Resolution } from '../common/models';
 
 /** States a Luma generation moves through. */
 export type GenerationState = 'queued' | 'dreaming' | 'completed' | 'failed';
@@ -10,7 +10,8 @@ export type KeyframeRef = { type: 'image'; url: string } | { type: 'generation';
 export interface VideoSpec {
   kind: 'video';
   prompt: string;
-  model: VideoModel;
+  /** The provider's model name (a Luma model, or a fal endpoint id for the fal face). */
+  model: string;
   aspectRatio: AspectRatio;
   durationSeconds: 5 | 9;
   resolution: Resolution;

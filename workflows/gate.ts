@@ -50,9 +50,15 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
     [...holders.values()].filter((h) => h.family === family).reduce((n, h) => n + h.slots, 0);
   const recent = (family: GenerationFamily) =>
     grants.filter((g) => g.family === family && g.at > Date.now() - RATE_WINDOW_MS).reduce((n, g) => n + g.slots, 0);
-  const fits = (r: SlotRequest) =>
-    held(r.family) + r.slots <= limits[r.family].maxInFlight &&
-    recent(r.family) + r.slots <= limits[r.family].createsPerMinute;
+  // A family the account does not make has no limits and gets no permits (the validator refuses its requests).
+  const fits = (r: SlotRequest) => {
+    const family = limits[r.family];
+    return (
+      !!family &&
+      held(r.family) + r.slots <= family.maxInFlight &&
+      recent(r.family) + r.slots <= family.createsPerMinute
+    );
+  };
   const hold = (r: SlotRequest, counted: boolean) => {
     holders.set(r.permitId, { ...r, grantedAt: Date.now() });
     if (counted) grants.push({ family: r.family, slots: r.slots, at: Date.now() });
