@@ -13,8 +13,10 @@ export interface VideoSpec {
   /** The provider's model name (a Luma model, or a fal endpoint id for the fal face). */
   model: string;
   aspectRatio: AspectRatio;
-  durationSeconds: 5 | 9;
+  durationSeconds: number;
   resolution: Resolution;
+  /** `start-frame`: the clip takes the START frame's own size (models that take no size, e.g. Kling on fal). */
+  size?: 'start-frame';
   loop: boolean;
   frame0?: KeyframeRef;
   frame1?: KeyframeRef;
