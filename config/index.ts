@@ -66,6 +66,10 @@ export const ENV = {
   ],
   REELFLOW_MAX_RETRY_DELAY_MS: ['60000', 'Longest pause between failed clip attempts'],
   REELFLOW_CONTINUE_AS_NEW_EVENTS: ['4000', 'History length past which a story waiting for review continues as new'],
+  REELFLOW_SUBMIT_GIVE_UP_MS: [
+    '3600000',
+    'How long a clip create keeps retrying provider trouble (5xx, 429, an outage) before the attempt fails; a shot with a fallbackVideoModel then moves to it',
+  ],
   REELFLOW_SHUTDOWN_GRACE_MS: ['30000', 'How long running activities get to finish on shutdown'],
   REELFLOW_DOLLARS_PER_CREDIT: [
     '0.05',
@@ -141,6 +145,7 @@ const envSchema = z.object({
   REELFLOW_GATE_CHECK_MS: intSetting(100),
   REELFLOW_MAX_RETRY_DELAY_MS: intSetting(0),
   REELFLOW_CONTINUE_AS_NEW_EVENTS: intSetting(20),
+  REELFLOW_SUBMIT_GIVE_UP_MS: intSetting(1000),
   REELFLOW_SHUTDOWN_GRACE_MS: intSetting(0),
   REELFLOW_DOLLARS_PER_CREDIT: z.coerce.number().positive(),
   REELFLOW_PRICES: z.string().optional(),
@@ -261,6 +266,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       gateCheckMs: e.REELFLOW_GATE_CHECK_MS,
       maxRetryDelayMs: e.REELFLOW_MAX_RETRY_DELAY_MS,
       continueAsNewEvents: e.REELFLOW_CONTINUE_AS_NEW_EVENTS,
+      submitGiveUpMs: e.REELFLOW_SUBMIT_GIVE_UP_MS,
     },
     dataDir,
     assetsDir: path.join(dataDir, 'assets'),

@@ -8,8 +8,8 @@ import {
 } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
 import { FailureType, isRefusal } from '../common/failures';
+import { billsStopped, providerOf, type AspectRatio, type Resolution, type VideoModel } from '../common/models';
 import type { AssetRef, ClipAttempt, PaidGeneration } from '../common/progress';
-import type { AspectRatio, Resolution, VideoModel } from '../common/story';
 import type { TaskQueues } from '../common/task-queues';
 import { ioOptions, mediaOptions, submitOptions, sweepOptions } from './activity-options';
 import { asCancellation, cancelledWorkflow } from './cancelled';
@@ -31,7 +31,10 @@ export interface ClipWorkflowInput {
   /** Epoch ms before which no generation of this key can exist. */
   sinceMs: number;
   prompt: string;
+  /** The model of this attempt; its provider follows (recorded histories: Luma's models). */
   model: VideoModel;
+  /** This attempt runs on the shot's fallback model. */
+  fallback?: boolean;
   aspectRatio: AspectRatio;
   resolution: Resolution;
   durationSeconds: number;
@@ -47,6 +50,8 @@ export interface ClipWorkflowInput {
   gate: GateRef;
   pollWindowMs?: number;
   gateRecheckMs?: number;
+  /** How long the create keeps retrying provider trouble before this attempt fails (default 1 h). */
+  submitGiveUpMs?: number;
 }
 
 /** What one attempt ended with. */
@@ -66,13 +71,28 @@ export interface ClipWorkflowResult {
 export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkflowResult> {
   const info = workflowInfo();
   const slots = createSlotKeeper({ gate: input.gate, queues: input.queues, recheckMs: input.gateRecheckMs });
-  const submitter = proxyActivities<IoActivities>(submitOptions(input.queues));
+  const submitter = proxyActivities<IoActivities>(submitOptions(input.queues, input.submitGiveUpMs));
   const io = proxyActivities<IoActivities>(ioOptions(input.queues));
   const sweeper = proxyActivities<IoActivities>(sweepOptions(input.queues));
   const media = proxyActivities<MediaActivities>(mediaOptions(input.queues));
   const what = `shot ${input.shot + 1} attempt ${input.attempt}`;
-  const attempt: ClipAttempt = { attempt: input.attempt, state: 'waiting-for-slot', credits: 0 };
+  const provider = providerOf(input.model);
+  const ref = (generationId: string) => ({ generationId, model: input.model });
+  const where = { provider, model: input.model };
+  const attempt: ClipAttempt = {
+    attempt: input.attempt,
+    ...where,
+    ...(input.fallback && { fallback: true }),
+    state: 'waiting-for-slot',
+    credits: 0,
+  };
   const paid: PaidGeneration[] = [];
+  /** A generation stopped in flight costs nothing where the provider bills results only (fal). */
+  const stoppedUnbilled = (generationId: string) => {
+    if (billsStopped(provider)) return;
+    for (const p of paid) if (p.generationId === generationId) Object.assign(p, { credits: 0, refunded: true });
+    attempt.credits = paid.reduce((sum, p) => sum + p.credits, 0);
+  };
   let submitting = false;
   let landed = false;
   const report = () => tellParent(attemptUpdated, { shot: input.shot, attempt: { ...attempt }, paid });
@@ -100,16 +120,24 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
         state: 'dreaming',
         credits: input.creditsPerAttempt,
       });
-      paid.push({ generationId: submitted.generationId, what, credits: input.creditsPerAttempt });
+      paid.push({ generationId: submitted.generationId, what, credits: input.creditsPerAttempt, ...where });
       for (const id of submitted.duplicates) {
-        paid.push({ generationId: id, what: `${what} (duplicate, deleted)`, credits: input.creditsPerAttempt });
+        const unbilled = submitted.unbilledDuplicates?.includes(id);
+        paid.push({
+          generationId: id,
+          what: `${what} (duplicate, deleted)`,
+          credits: unbilled ? 0 : input.creditsPerAttempt,
+          ...(unbilled && { refunded: true }),
+          ...where,
+        });
       }
       if (submitted.duplicates.length) attempt.duplicates = submitted.duplicates;
       await report();
       outcome = await awaitOrGiveUp(input, submitted.generationId);
       if (outcome.state === 'timed-out') {
-        // Nobody will collect it: stop it at the provider (paid for all the same) before the slot is given back.
-        await io.deleteGeneration({ generationId: submitted.generationId });
+        // Nobody will collect it: stop it at the provider (paid for all the same at Luma) before the slot goes back.
+        await io.deleteGeneration(ref(submitted.generationId));
+        stoppedUnbilled(submitted.generationId);
       }
       landed = true;
     });
@@ -117,9 +145,16 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
   } catch (err) {
     if (cancelledWorkflow(err)) {
       await CancellationScope.nonCancellable(async () => {
-        if (attempt.generationId && !landed) await io.deleteGeneration({ generationId: attempt.generationId });
+        if (attempt.generationId && !landed) {
+          await io.deleteGeneration(ref(attempt.generationId));
+          stoppedUnbilled(attempt.generationId);
+        }
         if (!attempt.generationId && submitting) {
-          const found = await sweeper.sweepGenerations({ keyPrefix: input.key, sinceMs: input.sinceMs });
+          const found = await sweeper.sweepGenerations({
+            keyPrefix: input.key,
+            sinceMs: input.sinceMs,
+            ...(provider !== 'luma' && { targets: [{ provider, models: [input.model] }] }),
+          });
           paid.push(
             ...paidFromSweep(
               found,
@@ -173,7 +208,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
     } else {
       Object.assign(attempt, {
         state: 'failed',
-        failureReason: `Luma no longer knows generation ${outcome.generationId}`,
+        failureReason: `${provider === 'luma' ? 'Luma' : provider} no longer knows generation ${outcome.generationId}`,
       });
     }
     await report();
@@ -186,7 +221,13 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
 async function awaitOrGiveUp(input: ClipWorkflowInput, generationId: string): Promise<GenerationOutcome> {
   const deadlineMs = Date.now() + input.generationTimeoutMs;
   try {
-    return await awaitGeneration({ queues: input.queues, generationId, deadlineMs, windowMs: input.pollWindowMs });
+    return await awaitGeneration({
+      queues: input.queues,
+      generationId,
+      model: input.model,
+      deadlineMs,
+      windowMs: input.pollWindowMs,
+    });
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     log.warn('could not read the generation until the timeout', { generationId, error: innermostMessage(err) });

@@ -17,6 +17,8 @@ export type GenerationOutcome = PollResult | { generationId: string; state: 'tim
 export async function awaitGeneration(options: {
   queues: TaskQueues;
   generationId: string;
+  /** The model that makes it (its provider follows); unset: Luma. */
+  model?: string;
   deadlineMs: number;
   windowMs?: number;
 }): Promise<GenerationOutcome> {
@@ -27,7 +29,11 @@ export async function awaitGeneration(options: {
     const windowMs = Math.max(1000, Math.min(window, remaining));
     // Per call, so the activity's own schedule-to-close follows the time left.
     const poll = proxyActivities<PollActivities>(pollOptions(options.queues, windowMs, remaining));
-    const result = await poll.pollGeneration({ generationId: options.generationId, windowMs });
+    const result = await poll.pollGeneration({
+      generationId: options.generationId,
+      windowMs,
+      ...(options.model && { model: options.model }),
+    });
     if (result.state === 'completed' || result.state === 'failed' || result.state === 'missing') return result;
   }
 }
