@@ -217,6 +217,9 @@ export interface ReelflowConfig {
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
+/** Time a create attempt keeps for itself beyond the create (the activity's safety margin, 2 s, and some). */
+const SUBMIT_SPARE_MS = 3000;
+
 /** Builds and validates the configuration from the environment; errors name the variable and the reason. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig {
   const raw: Record<string, string | undefined> = {};
@@ -233,6 +236,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
     ),
   });
   connect.namespace = e.TEMPORAL_NAMESPACE;
+  // An attempt creates only when a whole create fits in its time, which the give-up caps: a shorter give-up than a
+  // create (with a few seconds to spare) would fail every create without ever sending one.
+  const longestCreateMs = Math.max(e.LUMA_CREATE_TIMEOUT_MS, e.FAL_CREATE_TIMEOUT_MS);
+  if (e.REELFLOW_SUBMIT_GIVE_UP_MS < longestCreateMs + SUBMIT_SPARE_MS) {
+    throw new ValidationError('configuration', [
+      {
+        field: 'REELFLOW_SUBMIT_GIVE_UP_MS',
+        message: `must be at least the longest create timeout plus ${SUBMIT_SPARE_MS / 1000} s (${longestCreateMs + SUBMIT_SPARE_MS} ms), or no create is ever sent`,
+      },
+    ]);
+  }
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,

@@ -21,8 +21,14 @@ const scratch = mkdtempSync(path.join(os.tmpdir(), 'reelflow-providers-'));
 
 beforeAll(async () => {
   stack = await startTestStack({
-    // A create that keeps failing gives up after 6 s (an hour by default) and the shot may fall back.
-    env: { REELFLOW_API_TOKENS: `${TOKEN}:backend`, REELFLOW_SUBMIT_GIVE_UP_MS: '6000' },
+    // A create that keeps failing gives up after 6 s (an hour by default) and the shot may fall back; creates time
+    // out after 1.5 s, so one fits in that time.
+    env: {
+      REELFLOW_API_TOKENS: `${TOKEN}:backend`,
+      REELFLOW_SUBMIT_GIVE_UP_MS: '6000',
+      LUMA_CREATE_TIMEOUT_MS: '1500',
+      FAL_CREATE_TIMEOUT_MS: '1500',
+    },
   });
   base = stack.config.http.publicUrl;
 });
