@@ -5,5 +5,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
-ENV NODE_ENV=production
+# Images carry no .git: the commit comes in as a build arg (docker compose build --build-arg GIT_COMMIT=$(git rev-parse
+# HEAD)) and makes the Worker Deployment build id <package version>-<commit>; without it the id is the version alone.
+ARG GIT_COMMIT=
+ENV NODE_ENV=production REELFLOW_GIT_COMMIT=${GIT_COMMIT}
 CMD ["npm", "run", "worker"]

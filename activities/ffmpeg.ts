@@ -1,11 +1,11 @@
-import { promises as fs } from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
-import ffmpeg, { type FfmpegCommand, type FfprobeData } from 'fluent-ffmpeg';
-import { tempSibling, writeAtomically } from './atomic-write';
+import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
+import { writeAtomically } from './atomic-write';
 import { FailureType, nonRetryable } from '../common/failures';
-import { checkAudioFile } from '../inputs';
 
-// fluent-ffmpeg is archived upstream: this is the only module allowed to import it, so it can be swapped out.
+// fluent-ffmpeg is archived upstream: this is the only module allowed to import it, so it can be swapped out. It is
+// also the one place that starts ffmpeg and ffprobe for reelflow's own media (the stitch builds its commands here).
 
 /** What ffprobe says about a video file. */
 export interface MediaInfo {
@@ -39,32 +39,6 @@ export interface RunOptions {
   onProgress?: (fraction: number) => void;
 }
 
-/** Input of {@link stitchClips}. */
-export interface StitchOptions extends RunOptions {
-  /** MP4 clips in play order. */
-  clips: string[];
-  /** Where the MP4 goes; written to a temporary sibling first and renamed. */
-  outPath: string;
-  /** Length of each cross-fade between consecutive clips; 0 for hard cuts. */
-  crossfadeSeconds: number;
-  /** A track laid under the whole video: looped if shorter, trimmed if longer, scaled by `volume` (1 = unchanged). */
-  audio?: { path: string; volume: number };
-  /** Fade-out of the audio at the end, default 1 s. */
-  fadeOutSeconds?: number;
-}
-
-/** Output of {@link stitchClips}. */
-export interface StitchResult {
-  /** Probed length of the written video. */
-  durationSeconds: number;
-  /** `stream-copy` when the clips were joined without re-encoding the video. */
-  method: 'stream-copy' | 'reencode';
-  /** Frame size of the written video. */
-  width: number;
-  /** Frame size of the written video. */
-  height: number;
-}
-
 /** What {@link verifyClip} expects of a clip. */
 export interface ExpectedClip {
   /** Expected length in seconds. */
@@ -79,10 +53,11 @@ export interface ExpectedClip {
   toleranceSeconds?: number;
 }
 
-const MP4_DEMUXER = 'mov';
-const AUDIO_RATE = 48_000;
-const DEFAULT_FADE_OUT_SECONDS = 1;
+/** The demuxer forced on every MP4/MOV input. */
+export const MP4_DEMUXER = 'mov';
 const DEFAULT_TOLERANCE_SECONDS = 0.5;
+// A packet list of a long 4k clip runs to a few MB of JSON.
+const PROBE_MAX_BUFFER = 64 * 1024 * 1024;
 
 /** Reads duration, size, codecs and frame rate of an MP4/MOV video; an unreadable file or one without video is a non-retryable MediaCheckFailed. */
 export async function probeMedia(filePath: string): Promise<MediaInfo> {
@@ -114,12 +89,11 @@ export async function extractLastFrame(videoPath: string, outPngPath: string, op
   await writeAtomically(outPngPath, (tmp) =>
     runFfmpeg(
       'extract last frame',
-      (cmd) =>
-        cmd
-          .input(info.path)
-          .inputOptions(['-sseof', '-1', ...mp4InputOptions()])
-          .output(tmp)
-          .outputOptions(['-map', '0:v:0', '-update', '1', '-q:v', '1', '-c:v', 'png', '-f', 'image2']),
+      {
+        inputs: [{ path: info.path, options: ['-sseof', '-1', ...mp4InputOptions()] }],
+        output: tmp,
+        outputOptions: ['-map', '0:v:0', '-update', '1', '-q:v', '1', '-c:v', 'png', '-f', 'image2'],
+      },
       { ...opts, expectedSeconds: Math.min(1, info.durationSeconds) }
     )
   );
@@ -143,113 +117,42 @@ export async function extractFrame(
   await writeAtomically(outPath, (tmp) =>
     runFfmpeg(
       'extract frame',
-      (cmd) =>
-        cmd
-          .input(info.path)
-          .inputOptions(['-ss', String(atSeconds), ...mp4InputOptions()])
-          .output(tmp)
-          .outputOptions(['-map', '0:v:0', '-frames:v', '1', '-update', '1', ...codec, '-f', 'image2']),
+      {
+        inputs: [{ path: info.path, options: ['-ss', String(atSeconds), ...mp4InputOptions()] }],
+        output: tmp,
+        outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-update', '1', ...codec, '-f', 'image2'],
+      },
       opts
     )
   );
 }
 
-/**
- * Joins clips into one H.264/AAC MP4 with fast start: cross-fades of `crossfadeSeconds` (re-encode), or a stream copy
- * when there is no cross-fade and the clips are alike. The output always has an AAC track (silence without `audio`).
- */
-export async function stitchClips(opts: StitchOptions): Promise<StitchResult> {
-  const { clips, crossfadeSeconds: xf } = opts;
-  if (clips.length === 0) throw nonRetryable(FailureType.BadInput, 'stitchClips: no clips to stitch');
-  if (!Number.isFinite(xf) || xf < 0) {
-    throw nonRetryable(FailureType.BadInput, `stitchClips: cross-fade must be 0 or more seconds, got ${xf}`);
-  }
-  const fadeOut = opts.fadeOutSeconds ?? DEFAULT_FADE_OUT_SECONDS;
-  if (!Number.isFinite(fadeOut) || fadeOut < 0) {
-    throw nonRetryable(FailureType.BadInput, `stitchClips: audio fade-out must be 0 or more seconds, got ${fadeOut}`);
-  }
-  if (opts.audio && (!Number.isFinite(opts.audio.volume) || opts.audio.volume < 0)) {
-    throw nonRetryable(FailureType.BadInput, `stitchClips: audio volume must be 0 or more, got ${opts.audio.volume}`);
-  }
-
-  const probed = await Promise.all(clips.map((clip) => probeVideo(clip)));
-  if (clips.length > 1 && xf > 0) {
-    const shortest = probed.reduce((a, b) => (b.info.durationSeconds < a.info.durationSeconds ? b : a));
-    if (xf >= shortest.info.durationSeconds) {
-      throw nonRetryable(
-        FailureType.BadInput,
-        `stitchClips: cross-fade of ${xf} s must be shorter than the shortest clip ` +
-          `(${shortest.info.path}: ${round(shortest.info.durationSeconds)} s)`
-      );
-    }
-  }
-  const audio = opts.audio
-    ? { ...opts.audio, ...(await checkAudioFile(opts.audio.path, { signal: opts.signal })) }
-    : undefined;
-
-  const total = probed.reduce((sum, c) => sum + c.info.durationSeconds, 0) - (clips.length - 1) * xf;
-  const method = (xf === 0 || clips.length === 1) && canStreamCopy(probed) ? 'stream-copy' : 'reencode';
-  const audioFilter = buildAudioFilter(
-    method === 'stream-copy' ? 1 : clips.length,
-    total,
-    audio && { ...audio, fadeOut }
-  );
-  const videoOptions =
-    method === 'stream-copy'
-      ? ['-map', '0:v:0', '-c:v', 'copy']
-      : ['-map', '[vout]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'];
-  const listPath = method === 'stream-copy' ? await writeConcatList(opts.outPath, probed) : undefined;
-  try {
-    await writeAtomically(opts.outPath, (tmp) =>
-      runFfmpeg(
-        `stitch (${method})`,
-        (cmd) => {
-          if (listPath) {
-            cmd
-              .input(listPath)
-              .inputOptions([...localInputOptions(['concat', MP4_DEMUXER]), '-f', 'concat', '-safe', '0']);
-          } else {
-            for (const clip of probed) cmd.input(clip.info.path).inputOptions(mp4InputOptions());
-          }
-          if (audio) {
-            cmd
-              .input(audio.path)
-              .inputOptions(['-stream_loop', '-1', ...localInputOptions([audio.demuxer]), '-f', audio.demuxer]);
-          } else {
-            // The product promises H.264/AAC, and some players and upload checks want an audio track: add silence.
-            cmd.input(`anullsrc=r=${AUDIO_RATE}:cl=stereo`).inputOptions(['-f', 'lavfi']);
-          }
-          return cmd
-            .complexFilter(listPath ? audioFilter : `${buildVideoFilter(probed, xf)};${audioFilter}`)
-            .output(tmp)
-            .outputOptions([
-              ...videoOptions,
-              // 128k: ffmpeg's AAC encoder slows several-fold at 192k on a mono track, for no audible gain here.
-              ...['-map', '[aout]', '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', '-f', 'mp4'],
-            ]);
-        },
-        { signal: opts.signal, onProgress: opts.onProgress, expectedSeconds: total }
-      )
-    );
-  } finally {
-    if (listPath) await fs.rm(listPath, { force: true });
-  }
-
-  const out = await probeMedia(opts.outPath);
-  opts.onProgress?.(1);
-  return { durationSeconds: out.durationSeconds, method, width: out.width, height: out.height };
-}
-
-interface ProbedVideo {
+/** What ffprobe says about a video file, with the details a stitch needs to know whether clips can be joined. */
+export interface ProbedVideo {
   info: MediaInfo;
+  /** Average frame rate as ffprobe writes it, e.g. `24/1`. */
   fpsRational: string;
   sampleAspectRatio: string;
+  /** sha256 of the codec's extradata (for H.264 the avcC: SPS and PPS); '' when there is none. */
   extradataHash: string;
+  /** Time base of the video stream, e.g. `1/12288`. */
+  timeBase: string;
+  /** Index of the video stream in the file. */
+  streamIndex: number;
+  /** First pts of the video stream and of the whole file, in seconds (seeks count from the file's). */
+  videoStartSeconds: number;
+  fileStartSeconds: number;
+  /** The video stream's packets, when asked for. */
+  packets?: PacketList;
 }
 
-async function probeVideo(filePath: string): Promise<ProbedVideo> {
+/**
+ * Probes an MP4/MOV video, with the video's packet list if asked (one ffprobe either way); an unreadable file or one
+ * without video is a non-retryable MediaCheckFailed.
+ */
+export async function probeVideo(filePath: string, opts: { packets?: boolean } = {}): Promise<ProbedVideo> {
   const abs = path.resolve(filePath);
-  const data = await ffprobe(abs, mp4InputOptions(), FailureType.MediaCheckFailed, 'an MP4/MOV video');
+  const data = await ffprobe(abs, mp4InputOptions(), FailureType.MediaCheckFailed, 'an MP4/MOV video', opts.packets);
   const video = data.streams.find((s) => s.codec_type === 'video');
   if (!video || !video.width || !video.height) {
     throw nonRetryable(FailureType.MediaCheckFailed, `${abs}: not a video (no video stream found)`);
@@ -279,24 +182,100 @@ async function probeVideo(filePath: string): Promise<ProbedVideo> {
     fpsRational,
     sampleAspectRatio: String(video.sample_aspect_ratio ?? '1:1'),
     extradataHash: String(video.extradata_hash ?? ''),
+    timeBase: String(video.time_base ?? ''),
+    streamIndex: video.index,
+    videoStartSeconds: Number(video.start_time ?? 0) || 0,
+    fileStartSeconds: Number(data.format.start_time ?? 0) || 0,
+    ...(data.packets && { packets: packetList(abs, video, data.packets) }),
   };
+}
+
+/** A video stream's packets in decode order, with its time base and codec extradata hash. */
+export interface PacketList {
+  /** Time base as ffprobe writes it, e.g. `1/12288`; packet times are already converted to seconds with it. */
+  timeBase: string;
+  extradataHash: string;
+  /** Length of the stream in seconds, as the container says. */
+  durationSeconds: number;
+  packets: Array<{ pts: number; dts: number; key: boolean }>;
+}
+
+/** Lists the packets of the first video stream of a local MP4 (read from the index and packet headers, no decoding). */
+export async function probePackets(filePath: string): Promise<PacketList> {
+  const abs = path.resolve(filePath);
+  const options = [...mp4InputOptions(), '-select_streams', 'v:0'];
+  const data = await ffprobe(abs, options, FailureType.MediaCheckFailed, 'an MP4/MOV video', true);
+  const [stream] = data.streams;
+  if (!stream) throw nonRetryable(FailureType.MediaCheckFailed, `${abs}: not a video (no video stream found)`);
+  return packetList(abs, stream, data.packets ?? []);
+}
+
+function packetList(abs: string, stream: ProbeStream, packets: ProbePacket[]): PacketList {
+  const tick = stream.time_base ? rationalValue(stream.time_base) : 0;
+  if (!(tick > 0)) throw nonRetryable(FailureType.MediaCheckFailed, `${abs}: video stream has no time base`);
+  return {
+    timeBase: stream.time_base!,
+    extradataHash: stream.extradata_hash ?? '',
+    durationSeconds: positiveNumber(stream.duration) ?? 0,
+    packets: packets
+      .filter((p) => p.stream_index === undefined || p.stream_index === stream.index)
+      .map((p) => {
+        if (p.pts === undefined || p.dts === undefined) {
+          throw nonRetryable(FailureType.MediaCheckFailed, `${abs}: a video packet has no timestamp`);
+        }
+        return { pts: p.pts * tick, dts: p.dts * tick, key: (p.flags ?? '').includes('K') };
+      }),
+  };
+}
+
+/** The parts of ffprobe's JSON this module reads. */
+interface ProbeStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  pix_fmt?: string;
+  duration?: string;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  sample_aspect_ratio?: string;
+  extradata_hash?: string;
+  time_base?: string;
+  start_time?: string;
+}
+interface ProbePacket {
+  stream_index?: number;
+  pts?: number;
+  dts?: number;
+  flags?: string;
+}
+interface ProbeJson {
+  streams: ProbeStream[];
+  format: { duration?: string; start_time?: string; format_name?: string };
+  packets?: ProbePacket[];
 }
 
 function ffprobe(
   abs: string,
   inputOptions: string[],
   failureType: typeof FailureType.MediaCheckFailed,
-  what: string
-): Promise<FfprobeData> {
+  what: string,
+  packets = false
+): Promise<ProbeJson> {
+  const entries = packets ? 'stream:format:packet=stream_index,pts,dts,flags' : 'stream:format';
+  const args = ['-v', 'error', '-show_data_hash', 'sha256', ...inputOptions, '-show_entries', entries, '-of', 'json'];
   return new Promise((resolve, reject) => {
-    ffmpeg.ffprobe(abs, ['-v', 'error', '-show_data_hash', 'sha256', ...inputOptions], (err: unknown, data) => {
-      if (!err) return resolve(data);
-      const message = err instanceof Error ? err.message : String(err);
-      if (!/ffprobe exited with code/.test(message)) return reject(err);
+    execFile('ffprobe', [...args, abs], { maxBuffer: PROBE_MAX_BUFFER }, (err, stdout, stderr) => {
+      if (!err) {
+        const data = JSON.parse(stdout) as Partial<ProbeJson>;
+        return resolve({ streams: data.streams ?? [], format: data.format ?? {}, packets: data.packets });
+      }
+      // No exit code: ffprobe did not run at all (not installed, killed); that is not the file's fault.
+      if (typeof err.code !== 'number') return reject(err);
       // ffprobe prefixes its lines with the demuxer's address and the file name; the reason reads better without them.
-      const lines = message
+      const lines = stderr
         .split('\n')
-        .slice(1)
         .map((l) =>
           l
             .replace(/^\[[^\]]*\]\s*/, '')
@@ -311,92 +290,43 @@ function ffprobe(
 }
 
 /** Every local input: files only, and only the demuxers named, so a crafted file cannot make ffmpeg open anything else. */
-function localInputOptions(demuxers: string[]): string[] {
+export function localInputOptions(demuxers: string[]): string[] {
   return ['-protocol_whitelist', 'file', '-format_whitelist', demuxers.join(',')];
 }
 
-function mp4InputOptions(): string[] {
+/** Input options of a local MP4/MOV: files only, the mov demuxer forced. */
+export function mp4InputOptions(): string[] {
   return [...localInputOptions([MP4_DEMUXER]), '-f', MP4_DEMUXER];
 }
 
-function canStreamCopy(clips: ProbedVideo[]): boolean {
-  const [first] = clips;
-  // Same extradata means same SPS/PPS: the copied bitstream decodes with the first clip's headers.
-  return clips.every(
-    (c) =>
-      c.info.videoCodec === 'h264' &&
-      c.info.pixFmt === 'yuv420p' &&
-      c.info.width === first.info.width &&
-      c.info.height === first.info.height &&
-      c.fpsRational === first.fpsRational &&
-      c.sampleAspectRatio === first.sampleAspectRatio &&
-      c.extradataHash !== '' &&
-      c.extradataHash === first.extradataHash
-  );
+/** One ffmpeg run, as plain data: so no module but this one depends on how fluent-ffmpeg builds commands. */
+export interface FfmpegJob {
+  /** Inputs in order (`[0:v]` is the first); `options` go before its `-i` (a lavfi source is a "path" with `-f lavfi`). */
+  inputs: Array<{ path: string; options: string[] }>;
+  /** `-filter_complex` graph, if any. */
+  filter?: string;
+  output: string;
+  outputOptions: string[];
 }
 
-function buildVideoFilter(clips: ProbedVideo[], xf: number): string {
-  const [first] = clips;
-  const { width: w, height: h } = first.info;
-  const chains = clips.map((c, i) => {
-    const steps: string[] = [];
-    if (c.info.width !== w || c.info.height !== h) {
-      steps.push(`scale=${w}:${h}:force_original_aspect_ratio=decrease`, `pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2`);
-    }
-    // Only when needed, and `framerate` rather than `fps`: after `fps`, xfade in ffmpeg 5.1 adds a frame at the cut.
-    if (c.fpsRational !== first.fpsRational) steps.push(`framerate=${first.fpsRational}`);
-    // xfade needs identical time bases, SAR and pixel formats on both inputs.
-    steps.push('settb=AVTB', 'setsar=1', 'format=yuv420p');
-    return `[${i}:v]${steps.join(',')}[v${i}]`;
-  });
-  if (clips.length === 1) return `${chains[0]};[v0]null[vout]`;
-  if (xf === 0) {
-    return `${chains.join(';')};${clips.map((_, i) => `[v${i}]`).join('')}concat=n=${clips.length}:v=1:a=0[vout]`;
-  }
-  const fades: string[] = [];
-  let offset = 0;
-  let previous = '[v0]';
-  for (let i = 1; i < clips.length; i++) {
-    offset += clips[i - 1].info.durationSeconds - xf;
-    const label = i === clips.length - 1 ? '[vout]' : `[x${i}]`;
-    fades.push(`${previous}[v${i}]xfade=transition=fade:duration=${seconds(xf)}:offset=${seconds(offset)}${label}`);
-    previous = label;
-  }
-  return `${chains.join(';')};${fades.join(';')}`;
-}
-
-/** The `[aout]` chain: the track looped by its input, cut to the video, at its volume, faded out; or plain silence. */
-function buildAudioFilter(
-  inputIndex: number,
-  total: number,
-  audio: { volume: number; fadeOut: number } | undefined
-): string {
-  if (!audio) return `[${inputIndex}:a]atrim=duration=${seconds(total)}[aout]`;
-  const fade = Math.min(audio.fadeOut, total);
-  // No channel-layout change: mono up-mixed to stereo would come out 3 dB quieter than asked.
-  const steps = [
-    `aresample=${AUDIO_RATE}`,
-    `volume=${audio.volume}`,
-    `atrim=duration=${seconds(total)}`,
-    'asetpts=N/SR/TB',
-  ];
-  if (fade > 0) steps.push(`afade=t=out:st=${seconds(total - fade)}:d=${seconds(fade)}`);
-  return `[${inputIndex}:a]${steps.join(',')}[aout]`;
-}
-
-interface FfmpegRunOptions extends RunOptions {
+/** Options of {@link runFfmpeg}. */
+export interface FfmpegRunOptions extends RunOptions {
   /** Length of the output, to turn ffmpeg's time position into a fraction. */
   expectedSeconds?: number;
 }
 
-function runFfmpeg(
+/**
+ * Runs one ffmpeg child process (with `-nostdin`, terse errors), reporting progress and killing the child when
+ * `signal` aborts; rejects with the last lines ffmpeg wrote.
+ */
+export function runFfmpeg(
   label: string,
-  build: (cmd: FfmpegCommand) => FfmpegCommand,
+  job: FfmpegJob,
   { signal, onProgress, expectedSeconds }: FfmpegRunOptions
 ): Promise<void> {
   signal?.throwIfAborted();
   return new Promise<void>((resolve, reject) => {
-    const cmd = build(ffmpeg({ stdoutLines: 50 }));
+    const cmd = build(job);
     // Global options: no stdin to block on, terse errors, machine-readable progress on stderr.
     cmd.outputOptions(['-nostdin', '-hide_banner', '-v', 'error', '-nostats']);
     if (onProgress && expectedSeconds) {
@@ -427,22 +357,11 @@ function runFfmpeg(
   });
 }
 
-/** Writes the concat demuxer's script next to the output; each file's length is the video's, not the container's. */
-async function writeConcatList(outPath: string, clips: ProbedVideo[]): Promise<string> {
-  // Without `duration` the demuxer advances by the container length, so a clip whose audio outlasts its video
-  // would leave a hole in the video timeline at every cut.
-  const script = clips
-    .map((c) => `file ${concatQuote(c.info.path)}\nduration ${seconds(c.info.durationSeconds)}\n`)
-    .join('');
-  const listPath = tempSibling(outPath, '.txt');
-  await fs.mkdir(path.dirname(listPath), { recursive: true });
-  await fs.writeFile(listPath, script);
-  return listPath;
-}
-
-function concatQuote(p: string): string {
-  if (/[\r\n]/.test(p)) throw nonRetryable(FailureType.BadInput, `stitchClips: clip path contains a line break: ${p}`);
-  return `'${p.replace(/'/g, `'\\''`)}'`;
+function build(job: FfmpegJob): FfmpegCommand {
+  const cmd = ffmpeg({ stdoutLines: 50 });
+  for (const input of job.inputs) cmd.input(input.path).inputOptions(input.options);
+  if (job.filter) cmd.complexFilter(job.filter);
+  return cmd.output(job.output).outputOptions(job.outputOptions);
 }
 
 function lastLines(text: string, n: number): string {
@@ -467,10 +386,6 @@ function rationalValue(r: string): number {
   const [num, den = '1'] = r.split('/');
   const v = Number(num) / Number(den);
   return Number.isFinite(v) ? v : 0;
-}
-
-function seconds(n: number): string {
-  return n.toFixed(6);
 }
 
 function round(n: number, digits = 2): number {

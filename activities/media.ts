@@ -10,10 +10,11 @@ import { isUrlReference, type SuppliedInput } from '../common/story';
 import { checkAudioFile } from '../inputs';
 import { writeAtomically } from './atomic-write';
 import { downloadToFile, resolveInputFile } from './fetch';
-import { extractFrame, extractLastFrame, probeMedia, stitchClips, verifyClip } from './ffmpeg';
+import { extractFrame, extractLastFrame, probeMedia, verifyClip } from './ffmpeg';
 import { whileHeartbeating } from './heartbeat';
 import { makeContactSheet, makePoster, normalizeImage } from './images';
 import { withScratch as inScratch } from './scratch';
+import { stitchClips } from './stitch';
 
 /** What the media activities need. */
 export interface MediaDeps {
@@ -255,12 +256,13 @@ export function createMediaActivities(deps: MediaDeps) {
           await extractFrame(video.path, Math.min(1, info.durationSeconds / 3), frame);
           await makePoster(frame, poster.path);
           await makeContactSheet({ tiles: input.keyframes, outPath: storyboard.path });
-          log.info('story rendered', {
-            storyId: input.storyId,
+          const stitch = {
             method: stitched.method,
-            seconds: info.durationSeconds,
-          });
-          return { video, poster, storyboard, durationSeconds: info.durationSeconds };
+            reencodedSeconds: Number(stitched.reencodedSeconds.toFixed(3)),
+            ...(stitched.fallbackReason && { fallbackReason: stitched.fallbackReason }),
+          };
+          log.info('story rendered', { storyId: input.storyId, ...stitch, seconds: info.durationSeconds });
+          return { video, poster, storyboard, durationSeconds: info.durationSeconds, stitch };
         })
       );
     },

@@ -1,170 +1,393 @@
 /**
- * Stitch benchmark: stream-copy join against xfade re-encode (with and without an audio track) on six generated
- * clips. Prints times, ffmpeg's peak memory and the ratios measured in this one run; it asserts nothing.
- *
- *   npx tsx bench/stitch.ts [--resolution 540p|720p|1080p|4k] [--clips 6] [--seconds 5] [--crossfade 0.5]
- *                           [--runs 1] [--keep]
+ * Stitch figures (issue 12, P4 and P5), measured in one run on this machine as ratios: reelflow's full cross-fade
+ * against the same ffmpeg command written by hand, the smart cross-fade against the full one (speed, SSIM, frames,
+ * A/V), and the hard-cut stream copy in multiples of real time. Returns the figures as data; `bench/main.ts` prints
+ * and saves them. It asserts nothing.
  */
-import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
+import { execFile, execFileSync } from 'node:child_process';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs, promisify } from 'node:util';
-import { stitchClips, type StitchOptions } from '../activities/ffmpeg';
+import { promisify } from 'node:util';
+import { stitchClips, type StitchOptions, type StitchResult } from '../activities/stitch';
 import { frameSize } from '../common/frame-size';
-import { RESOLUTIONS, type Resolution } from '../common/story';
+import type { Resolution } from '../common/story';
+import { figure, type Figure } from './figures';
 
 const run = promisify(execFile);
 
-interface Measurement {
-  name: string;
-  seconds: number;
-  peakRssMb?: number;
-  method: string;
-  outputSeconds: number;
+/** What to measure on. */
+export interface StitchBenchOptions {
+  resolution: Resolution;
+  clips: number;
+  clipSeconds: number;
+  crossfadeSeconds: number;
+  /** Rounds of every step (hand-written, reelflow full, smart, copies), in alternating order; ratios are medians. */
+  rounds: number;
+  /** A scratch directory for the clips and outputs (the caller removes it). */
+  workDir: string;
+  /** Progress lines for a person watching. */
+  log?: (line: string) => void;
 }
 
-/** Highest VmHWM (peak resident set) seen among our ffmpeg children while `work` runs; undefined without /proc. */
-async function withPeakChildRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRssMb?: number }> {
-  let peakKb = 0;
-  let procReadable = true;
-  // Pids already seen not to be our children: skipping them keeps the sampler from competing with ffmpeg for the CPU.
-  const others = new Set<string>();
-  const sample = async () => {
-    try {
-      for (const pid of await fs.readdir('/proc')) {
-        if (!/^\d+$/.test(pid) || others.has(pid)) continue;
-        const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-        // A child of ours not yet named ffmpeg may be between fork and exec: look again next time.
-        if (!new RegExp(`^PPid:\\s+${process.pid}$`, 'm').test(status)) others.add(pid);
-        if (!/^Name:\s+ffmpeg$/m.test(status)) continue;
-        const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-        if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
-      }
-    } catch {
-      procReadable = false;
-    }
+type Step = 'hand' | 'full' | 'smart' | 'copy' | 'copySilent';
+
+/** One round: wall seconds of each step, and CPU seconds (this process and the ffmpeg children it waited for). */
+export interface StitchRound {
+  wall: Record<Step, number>;
+  cpu: Record<Step, number>;
+}
+
+/** The stitch part's result: the figures, and the measurements they come from. */
+export interface StitchBench {
+  setup: Omit<StitchBenchOptions, 'workDir' | 'log'> & { width: number; height: number; fps: number; source: string };
+  rounds: StitchRound[];
+  smart: StitchResult;
+  full: StitchResult;
+  copy: StitchResult;
+  copySilent: StitchResult;
+  figures: Figure[];
+}
+
+const FPS = 24;
+// As the emulator encodes its clips (emulator/media/clip.ts): what a provider's clips are taken to look like.
+const PROVIDER_ENCODING = [
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-crf',
+  '23',
+  '-g',
+  String(FPS),
+  '-sc_threshold',
+  '0',
+];
+const MUSIC_SECONDS = 7;
+const VOLUME = 0.8;
+const FADE_OUT_SECONDS = 1;
+/** One AAC frame at 48 kHz: an audio track cannot end closer to the video than this. */
+const AAC_FRAME_MS = (1024 / 48_000) * 1000;
+
+/** Measures the stitch figures. */
+export async function benchStitch(opts: StitchBenchOptions): Promise<StitchBench> {
+  const log = opts.log ?? (() => undefined);
+  const { width, height } = frameSize('16:9', opts.resolution);
+  const xf = opts.crossfadeSeconds;
+  const dir = opts.workDir;
+  await fs.mkdir(dir, { recursive: true });
+  const madeAt = performance.now();
+  const clips = await makeClips(dir, opts.clips, opts.clipSeconds, width, height);
+  const music = path.join(dir, 'music.wav');
+  await ffmpeg(['-f', 'lavfi', '-i', `sine=f=330:d=${MUSIC_SECONDS}`, music]);
+  log(`${opts.clips} clips of ${opts.clipSeconds} s at ${width}x${height} made in ${seconds(madeAt)} s`);
+
+  const out = (name: string) => path.join(dir, `${name}.mp4`);
+  const audio = { path: music, volume: VOLUME };
+  const common: Omit<StitchOptions, 'outPath' | 'crossfadeSeconds'> = {
+    clips,
+    audio,
+    fadeOutSeconds: FADE_OUT_SECONDS,
   };
-  let sampling = true;
-  // Sampling is best effort: VmHWM only grows, so the last reading before ffmpeg exits is close to its peak.
-  const sampler = (async () => {
-    while (sampling && procReadable) {
-      await sample();
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  })();
-  try {
-    return { result: await work(), peakRssMb: procReadable && peakKb > 0 ? peakKb / 1024 : undefined };
-  } finally {
-    sampling = false;
-    await sampler;
-  }
-}
-
-/** Runs one stitch `runs` times and keeps the median time (and the largest peak RSS). */
-async function measure(name: string, opts: StitchOptions, runs: number): Promise<Measurement> {
-  const samples: Array<Omit<Measurement, 'name'>> = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const { result, peakRssMb } = await withPeakChildRss(() => stitchClips(opts));
-    const seconds = (performance.now() - started) / 1000;
-    samples.push({ seconds, peakRssMb, method: result.method, outputSeconds: result.durationSeconds });
-  }
-  samples.sort((a, b) => a.seconds - b.seconds);
-  const peaks = samples.map((s) => s.peakRssMb).filter((mb): mb is number => mb !== undefined);
-  return {
-    name,
-    ...samples[Math.floor(samples.length / 2)],
-    peakRssMb: peaks.length ? Math.max(...peaks) : undefined,
-  };
-}
-
-async function makeClips(dir: string, count: number, seconds: number, width: number, height: number) {
-  // Same encoder settings for every clip, as a provider would use, so the copy path is eligible.
-  return Promise.all(
-    Array.from({ length: count }, async (_, i) => {
-      const file = path.join(dir, `clip-${i}.mp4`);
-      await run('ffmpeg', [
-        ...['-nostdin', '-v', 'error', '-y', '-f', 'lavfi'],
-        ...['-i', `testsrc2=s=${width}x${height}:r=24:d=${seconds}`],
-        ...['-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', file],
-      ]);
-      return file;
-    })
-  );
-}
-
-function ratio(a: number | undefined, b: number | undefined): string {
-  return a !== undefined && b !== undefined && b > 0 ? `${(a / b).toFixed(1)}x` : 'n/a';
-}
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      resolution: { type: 'string', default: '540p' },
-      clips: { type: 'string', default: '6' },
-      seconds: { type: 'string', default: '5' },
-      crossfade: { type: 'string', default: '0.5' },
-      runs: { type: 'string', default: '1' },
-      keep: { type: 'boolean', default: false },
+  const steps = {
+    hand: async () => {
+      await ffmpeg(handWrittenCrossfade(clips, music, out('hand'), opts.clipSeconds, xf));
+      return undefined;
     },
-  });
-  const resolution = values.resolution as Resolution;
-  if (!RESOLUTIONS.includes(resolution)) throw new Error(`--resolution must be one of ${RESOLUTIONS.join(', ')}`);
-  const count = Number(values.clips);
-  const seconds = Number(values.seconds);
-  const crossfade = Number(values.crossfade);
-  const runs = Math.max(1, Number(values.runs) || 1);
-  const { width, height } = frameSize('16:9', resolution);
-
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'reelflow-bench-'));
-  try {
-    console.log(
-      `${count} clips of ${seconds} s at ${width}x${height}, ${os.cpus().length} cores, median of ${runs} run(s)`
-    );
-    const madeAt = performance.now();
-    const clips = await makeClips(dir, count, seconds, width, height);
-    const audio = path.join(dir, 'music.wav');
-    await run('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=f=330:d=7', audio]);
-    console.log(`fixtures made in ${((performance.now() - madeAt) / 1000).toFixed(1)} s\n`);
-
-    const music = { path: audio, volume: 0.8 };
-    const cases: Array<[string, Pick<StitchOptions, 'crossfadeSeconds' | 'audio'>]> = [
-      ['copy', { crossfadeSeconds: 0 }],
-      ['copy + audio', { crossfadeSeconds: 0, audio: music }],
-      ['xfade', { crossfadeSeconds: crossfade }],
-      ['xfade + audio', { crossfadeSeconds: crossfade, audio: music }],
-    ];
-    const results: Measurement[] = [];
-    // One at a time: the runs would compete for the same cores otherwise.
-    for (const [name, options] of cases) {
-      const outPath = path.join(dir, `${name.replace(/\W+/g, '-')}.mp4`);
-      results.push(await measure(name, { clips, outPath, ...options }, runs));
+    full: () => stitchClips({ ...common, outPath: out('full'), crossfadeSeconds: xf, crossfadeMethod: 'full' }),
+    smart: () => stitchClips({ ...common, outPath: out('smart'), crossfadeSeconds: xf }),
+    copy: () => stitchClips({ ...common, outPath: out('copy'), crossfadeSeconds: 0 }),
+    copySilent: () => stitchClips({ clips, outPath: out('copy-silent'), crossfadeSeconds: 0 }),
+  };
+  const rounds: StitchRound[] = [];
+  const results: Partial<Record<Step, StitchResult>> = {};
+  for (let r = 0; r < opts.rounds; r++) {
+    // Alternating the order spreads a drift in the machine's speed over both sides of each ratio.
+    const order: Step[] = ['hand', 'full', 'smart', 'copy', 'copySilent'];
+    if (r % 2 === 1) order.reverse();
+    const round: StitchRound = {
+      wall: { hand: 0, full: 0, smart: 0, copy: 0, copySilent: 0 },
+      cpu: { hand: 0, full: 0, smart: 0, copy: 0, copySilent: 0 },
+    };
+    for (const name of order) {
+      const [started, cpuBefore] = [performance.now(), cpuSeconds()];
+      const result = await steps[name]();
+      round.wall[name] = (performance.now() - started) / 1000;
+      round.cpu[name] = cpuSeconds() - cpuBefore;
+      if (result) results[name] = result;
     }
-
-    console.log('run             method        time     peak ffmpeg RSS  output');
-    for (const r of results) {
-      const rss = r.peakRssMb === undefined ? 'n/a' : `${r.peakRssMb.toFixed(0)} MB`;
-      console.log(
-        `${r.name.padEnd(15)} ${r.method.padEnd(12)} ${`${r.seconds.toFixed(2)} s`.padStart(8)}  ${rss.padStart(15)}  ` +
-          `${r.outputSeconds.toFixed(2)} s`
-      );
-    }
-    const [copy, copyAudio, xfade, xfadeAudio] = results;
-    console.log('\nratios measured in this run:');
-    console.log(`  xfade/copy time ratio:             ${ratio(xfade.seconds, copy.seconds)}`);
-    console.log(`  xfade+audio/xfade time ratio:      ${ratio(xfadeAudio.seconds, xfade.seconds)}`);
-    console.log(`  copy+audio/copy time ratio:        ${ratio(copyAudio.seconds, copy.seconds)}`);
-    console.log(`  xfade/copy peak RSS ratio:         ${ratio(xfade.peakRssMb, copy.peakRssMb)}`);
-    console.log(`  xfade time / output length:        ${ratio(xfade.seconds, xfade.outputSeconds)}`);
-  } finally {
-    if (values.keep) console.log(`\nkept ${dir}`);
-    else await fs.rm(dir, { recursive: true, force: true });
+    rounds.push(round);
+    const said = order.map((n) => `${n} ${round.wall[n].toFixed(2)} s (cpu ${round.cpu[n].toFixed(2)} s)`);
+    log(`round ${r + 1}/${opts.rounds}: ${said.join(', ')}`);
   }
+  const ratio = (kind: 'wall' | 'cpu', a: Step, b: Step) => median(rounds.map((r) => r[kind][a] / r[kind][b]));
+  const { full, smart, copy, copySilent } = results as Record<Exclude<Step, 'hand'>, StitchResult>;
+
+  log('comparing outputs (SSIM over the whole video)');
+  const [ssim, smartFrames, fullFrames, handSame, av] = await Promise.all([
+    videoSsim(out('smart'), out('full')),
+    countPackets(out('smart')),
+    countPackets(out('full')),
+    Promise.all([videoMd5(out('hand')), videoMd5(out('full'))]).then(([a, b]) => a === b),
+    avOffsets(out('smart')),
+  ]);
+
+  const on = `${opts.clips} × ${opts.clipSeconds} s ${opts.resolution} clips, ${xf} s fades, audio`;
+  const figures = [
+    figure({
+      part: 'P4',
+      name: 'reelflow full cross-fade ÷ hand-written ffmpeg',
+      value: ratio('wall', 'full', 'hand'),
+      unit: '×',
+      goal: { op: '<=', target: 1.05 },
+      note: `${on}; wall time, median of ${rounds.length} paired rounds`,
+    }),
+    figure({
+      part: 'P4',
+      name: 'reelflow full cross-fade ÷ hand-written, in CPU seconds',
+      value: ratio('cpu', 'full', 'hand'),
+      unit: '×',
+      note: 'CPU time of the process and its ffmpeg children: barely moved by other load on the machine',
+    }),
+    figure({
+      part: 'P4',
+      name: 'hand-written command writes the same video',
+      value: handSame ? 'yes' : 'no',
+      goal: { op: '=', target: 'yes' },
+      note: 'md5 of the video packets of both outputs',
+    }),
+    figure({
+      part: 'P4',
+      name: 'hard-cut stream copy, with the audio track',
+      value: copy.durationSeconds / median(rounds.map((r) => r.wall.copy)),
+      unit: '× real time',
+      goal: { op: '>=', target: 50 },
+      note:
+        `method ${copy.method}; wall time from the call to the probed MP4: 7 ffprobe runs, one ffmpeg ` +
+        `(concat copy + AAC of the track + fast start), 1 ffprobe; CPU ${median(rounds.map((r) => r.cpu.copy)).toFixed(2)} s`,
+    }),
+    figure({
+      part: 'P4',
+      name: 'hard-cut stream copy, silent track (no story audio)',
+      value: copySilent.durationSeconds / median(rounds.map((r) => r.wall.copySilent)),
+      unit: '× real time',
+      goal: { op: '>=', target: 50 },
+      note: `CPU ${median(rounds.map((r) => r.cpu.copySilent)).toFixed(2)} s`,
+    }),
+    figure({
+      part: 'P5',
+      name: 'smart cross-fade speed-up (full ÷ smart)',
+      value: ratio('wall', 'full', 'smart'),
+      unit: '×',
+      goal: { op: '>=', target: 3 },
+      note: `method ${smart.method}${smart.fallbackReason ? ` (${smart.fallbackReason})` : ''}; ${on}`,
+    }),
+    figure({
+      part: 'P5',
+      name: 'smart cross-fade speed-up, in CPU seconds',
+      value: ratio('cpu', 'full', 'smart'),
+      unit: '×',
+    }),
+    figure({
+      part: 'P5',
+      name: 'SSIM smart vs full',
+      value: ssim,
+      goal: { op: '>=', target: 0.98 },
+    }),
+    figure({
+      part: 'P5',
+      name: 'duration difference smart − full',
+      value: smartFrames - fullFrames,
+      unit: 'frames',
+      goal: { op: '=', target: 0 },
+      note: `${smartFrames} and ${fullFrames} frames`,
+    }),
+    figure({
+      part: 'P5',
+      name: 'A/V offset at the start (smart)',
+      value: Math.abs(av.startMs),
+      unit: 'ms',
+      goal: { op: '<=', target: 1 },
+    }),
+    figure({
+      part: 'P5',
+      name: 'A/V offset at the end (smart)',
+      value: Math.abs(av.endMs),
+      unit: 'ms',
+      goal: { op: '<=', target: Number(AAC_FRAME_MS.toFixed(1)) },
+      note: 'one AAC frame is the finest an audio track can end on',
+    }),
+    figure({
+      part: 'P5',
+      name: 'share of the video re-encoded (smart)',
+      value: smart.reencodedSeconds / smart.durationSeconds,
+      note: `${smart.reencodedSeconds.toFixed(2)} of ${smart.durationSeconds.toFixed(2)} s`,
+    }),
+  ];
+  return {
+    setup: {
+      resolution: opts.resolution,
+      clips: opts.clips,
+      clipSeconds: opts.clipSeconds,
+      crossfadeSeconds: xf,
+      rounds: opts.rounds,
+      width,
+      height,
+      fps: FPS,
+      source: 'mandelbrot (a continuous zoom, different per clip), x264 veryfast crf 23, keyframe every 1 s',
+    },
+    rounds,
+    smart,
+    full,
+    copy,
+    copySilent,
+    figures,
+  };
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+/**
+ * The full cross-fade as one ffmpeg command written out by hand: every clip decoded at once, the same filters on
+ * each, the fades at offsets counted on fingers, the audio track looped, trimmed and faded out under it.
+ */
+function handWrittenCrossfade(clips: string[], music: string, out: string, clipSeconds: number, xf: number): string[] {
+  const total = clips.length * clipSeconds - (clips.length - 1) * xf;
+  const inputs = clips.flatMap((clip) => ['-f', 'mov', '-i', clip]);
+  let graph = clips.map((_, i) => `[${i}:v]settb=AVTB,setsar=1,format=yuv420p[v${i}];`).join('');
+  for (let i = 1; i < clips.length; i++) {
+    const from = i === 1 ? '[v0]' : `[x${i - 1}]`;
+    const to = i === clips.length - 1 ? '[vout]' : `[x${i}]`;
+    graph += `${from}[v${i}]xfade=transition=fade:duration=${xf}:offset=${i * (clipSeconds - xf)}${to};`;
+  }
+  graph +=
+    `[${clips.length}:a]aresample=48000,volume=${VOLUME},atrim=duration=${total},asetpts=N/SR/TB,` +
+    `afade=t=out:st=${total - FADE_OUT_SECONDS}:d=${FADE_OUT_SECONDS}[aout]`;
+  return [
+    ...inputs,
+    ...['-stream_loop', '-1', '-f', 'wav', '-i', music, '-filter_complex', graph],
+    ...['-map', '[vout]', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p'],
+    ...['-map', '[aout]', '-c:a', 'aac', '-b:a', '128k', '-movflags', '+faststart', '-f', 'mp4', out],
+  ];
+}
+
+async function makeClips(dir: string, count: number, clipSeconds: number, width: number, height: number) {
+  const clips = Array.from({ length: count }, (_, i) => path.join(dir, `clip-${i}.mp4`));
+  // Two at a time: mandelbrot renders on one thread, x264 on the other.
+  for (let i = 0; i < count; i += 2) {
+    await Promise.all(
+      clips.slice(i, i + 2).map((file, k) => {
+        const n = i + k;
+        const source = `mandelbrot=s=${width}x${height}:r=${FPS}:start_x=${-0.743 - n * 0.01}:start_y=${0.13 + n * 0.02}:start_scale=${2 + n}`;
+        return ffmpeg([
+          '-f',
+          'lavfi',
+          '-i',
+          source,
+          '-t',
+          String(clipSeconds),
+          ...PROVIDER_ENCODING,
+          '-pix_fmt',
+          'yuv420p',
+          file,
+        ]);
+      })
+    );
+  }
+  return clips;
+}
+
+async function ffmpeg(args: string[]): Promise<string> {
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stderr;
+}
+
+async function videoSsim(a: string, b: string): Promise<number> {
+  const { stderr } = await run(
+    'ffmpeg',
+    ['-nostdin', '-hide_banner', '-i', a, '-i', b, '-lavfi', 'ssim', '-f', 'null', '-'],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    }
+  );
+  const m = /SSIM .*All:([\d.]+)/.exec(stderr);
+  if (!m) throw new Error(`no SSIM in ffmpeg's output: ${stderr.slice(-500)}`);
+  return Number(m[1]);
+}
+
+async function videoMd5(file: string): Promise<string> {
+  const { stdout } = await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-i',
+    file,
+    '-map',
+    '0:v',
+    '-c',
+    'copy',
+    '-f',
+    'md5',
+    '-',
+  ]);
+  return stdout.trim();
+}
+
+async function countPackets(file: string): Promise<number> {
+  const { stdout } = await run('ffprobe', [
+    ...['-v', 'error', '-select_streams', 'v:0', '-count_packets'],
+    ...['-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file],
+  ]);
+  return Number(stdout.trim());
+}
+
+/** Audio start and end minus video start and end, in ms. */
+async function avOffsets(file: string): Promise<{ startMs: number; endMs: number }> {
+  const { stdout } = await run('ffprobe', [
+    ...['-v', 'error', '-show_entries', 'stream=codec_type,start_time,duration', '-of', 'json', file],
+  ]);
+  const streams = (
+    JSON.parse(stdout) as { streams: Array<{ codec_type: string; start_time: string; duration: string }> }
+  ).streams;
+  const span = (type: string) => {
+    const s = streams.find((x) => x.codec_type === type);
+    if (!s) throw new Error(`${file}: no ${type} stream`);
+    return { start: Number(s.start_time), end: Number(s.start_time) + Number(s.duration) };
+  };
+  const [v, a] = [span('video'), span('audio')];
+  return { startMs: (a.start - v.start) * 1000, endMs: (a.end - v.end) * 1000 };
+}
+
+/**
+ * CPU seconds used so far by this process and by the children it has waited for (every ffmpeg and ffprobe it ran);
+ * children's time is read from /proc (Linux), 0 elsewhere.
+ */
+function cpuSeconds(): number {
+  const own = process.cpuUsage();
+  let children = 0;
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, cutime and cstime fields 16 and 17.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    children = (Number(fields[13]) + Number(fields[14])) / clockTicks();
+  } catch {
+    children = 0;
+  }
+  return (own.user + own.system) / 1e6 + children;
+}
+
+let ticks: number | undefined;
+function clockTicks(): number {
+  ticks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return ticks;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function seconds(since: number): string {
+  return ((performance.now() - since) / 1000).toFixed(1);
+}

@@ -20,6 +20,7 @@ import {
   type StorySummary,
 } from '../common/progress';
 import { type Stage } from '../common/stages';
+import { storyStaticDetails, storySummary } from '../common/summaries';
 import { ValidationError } from '../common/validation';
 import type { ReelflowConfig } from '../config';
 import { connectTemporal } from '../config/temporal';
@@ -115,6 +116,9 @@ export class ReelflowClient {
         workflowIdConflictPolicy: 'FAIL',
         args: [input],
         memo: { title: spec.title },
+        // What an operator sees first in the Web UI: the story in one line, the estimate and its settings.
+        staticSummary: storySummary(spec),
+        staticDetails: storyStaticDetails(spec, estimate, this.config.prices.dollarsPerCredit),
         typedSearchAttributes: [
           { key: SEARCH_ATTRIBUTES.stage, value: 'keyframes' },
           { key: SEARCH_ATTRIBUTES.shotCount, value: spec.shots.length },

@@ -23,6 +23,24 @@ export const providerCostSchema = z.object({
 /** What one provider's share of a story costs. */
 export type ProviderCost = z.infer<typeof providerCostSchema>;
 
+/**
+ * How the finished video was stitched: `copy` (hard cuts, the clips' H.264 joined as it is), `reencode` (hard cuts
+ * between clips that differ), `smart-crossfade` (only the windows around each fade re-encoded, the rest copied) or
+ * `full-crossfade` (the whole video re-encoded, when the clips do not allow the smart way).
+ */
+export const STITCH_METHODS = ['copy', 'reencode', 'smart-crossfade', 'full-crossfade'] as const;
+/** How the finished video was stitched. */
+export type StitchMethod = (typeof STITCH_METHODS)[number];
+
+/** How the stitch went; optional, so results of runs from before it was recorded still parse. */
+export const stitchReportSchema = z.object({
+  method: z.enum(STITCH_METHODS),
+  reencodedSeconds: z.number().describe('Seconds of video re-encoded (0 for a copy)'),
+  fallbackReason: z.string().optional().describe('Why a cross-fade was re-encoded whole'),
+});
+/** How the stitch went. */
+export type StitchReport = z.infer<typeof stitchReportSchema>;
+
 /** What a story will cost if nothing is regenerated. */
 export const costEstimateSchema = z.object({
   keyframeImages: count,
@@ -110,7 +128,13 @@ export function storySchemas<A extends z.ZodRawShape>(asset: z.ZodObject<A>, fil
     clip: asset.optional(),
     credits: z.number(),
   });
-  const output = z.object({ video: asset, poster: asset, storyboard: asset, durationSeconds: z.number() });
+  const output = z.object({
+    video: asset,
+    poster: asset,
+    storyboard: asset,
+    durationSeconds: z.number(),
+    stitch: stitchReportSchema.optional(),
+  });
   const progress = z.object({
     storyId: z.string(),
     title: z.string(),

@@ -1,4 +1,5 @@
 import { loadClientConnectConfig, type ClientConnectConfig } from '@temporalio/envconfig';
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -11,13 +12,21 @@ import { taskQueues, type TaskQueues } from '../common/task-queues';
 /**
  * Every environment variable reelflow reads, defined once: name → [default, description]. `.env.example` and the
  * README's settings table list the same names (a unit test keeps them in step). Temporal's own variables
- * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE) are read by
- * @temporalio/envconfig.
+ * (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE) are
+ * read by @temporalio/envconfig, each one over the same field of the TOML profile.
  */
 export const ENV = {
-  TEMPORAL_ADDRESS: ['', 'Temporal frontend host:port; unset with `npm run dev` = start a local dev server'],
-  TEMPORAL_NAMESPACE: ['default', 'Temporal namespace'],
-  TEMPORAL_API_KEY: ['', 'API key for Temporal Cloud (read by @temporalio/envconfig)'],
+  TEMPORAL_ADDRESS: [
+    '',
+    'Temporal frontend host:port (over the profile); unset and no profile with `npm run dev` = start a dev server',
+  ],
+  TEMPORAL_NAMESPACE: ['', "Temporal namespace (over the profile; default: the profile's, else `default`)"],
+  TEMPORAL_API_KEY: ['', 'API key for Temporal Cloud (over the profile; turns TLS on)'],
+  TEMPORAL_CONFIG_FILE: [
+    '',
+    'TOML file of Temporal connection profiles (envconfig), e.g. deploy/temporal/temporal.toml',
+  ],
+  TEMPORAL_PROFILE: ['', 'Profile of that file to connect with (default: `default`)'],
   TEMPORAL_CLI_PATH: ['', 'Path of the `temporal` CLI used by `npm run dev` (default: found on PATH)'],
   TEMPORAL_UI_URL: ['http://localhost:8233', 'Base URL of the Temporal Web UI, for the links reelflow prints'],
   LUMAAI_API_KEY: ['', 'Luma API key (required by workers); unset with `npm run dev` = start the Luma emulator'],
@@ -51,6 +60,15 @@ export const ENV = {
   REELFLOW_WORKFLOW_BUNDLE: [
     '',
     'Prebuilt workflow bundle (bundleWorkflowCode output); default: bundle workflows/ at start',
+  ],
+  REELFLOW_WORKER_VERSIONING: [
+    'false',
+    'Worker Deployment Versioning: workers poll as one version and get tasks once it is promoted (`npm run deploy`)',
+  ],
+  REELFLOW_DEPLOYMENT_NAME: ['', 'Worker Deployment name (default: the task queue prefix)'],
+  REELFLOW_GIT_COMMIT: [
+    '',
+    'Commit of this build (a Docker build arg); build id = <package version>-<commit>; default: git, else the version',
   ],
   REELFLOW_MEDIA_CONCURRENCY: ['', 'ffmpeg/sharp activities at once per worker (default: CPU count)'],
   REELFLOW_IO_CONCURRENCY: [
@@ -98,6 +116,11 @@ export const ENV = {
   REELFLOW_WEBHOOK_URLS: ['', 'Comma-separated URLs that receive story events'],
   REELFLOW_WEBHOOK_SECRET: ['', 'HMAC-SHA256 secret that signs webhook bodies'],
   REELFLOW_LOG_LEVEL: ['INFO', 'TRACE, DEBUG, INFO, WARN or ERROR'],
+  REELFLOW_METRICS_ADDRESS: [
+    '',
+    "host:port of the workers' Prometheus endpoint (SDK and workflow metrics), e.g. 0.0.0.0:9464; unset = off",
+  ],
+  REELFLOW_TRACING: ['off', 'OpenTelemetry tracing: off, otlp (sent to OTEL_EXPORTER_OTLP_ENDPOINT) or console'],
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** An environment variable reelflow reads. */
@@ -108,7 +131,9 @@ const boolSetting = z.enum(['true', 'false', '1', '0']).transform((v) => v === '
 
 const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().optional(),
-  TEMPORAL_NAMESPACE: z.string().min(1),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
+  TEMPORAL_CONFIG_FILE: z.string().optional(),
+  TEMPORAL_PROFILE: z.string().optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_UI_URL: z.url(),
   LUMAAI_API_KEY: z.string().optional(),
@@ -137,6 +162,15 @@ const envSchema = z.object({
     .transform((v) => v.split(',').map((r) => r.trim()))
     .pipe(z.array(z.enum(['workflows', 'io', 'media'])).min(1)),
   REELFLOW_WORKFLOW_BUNDLE: z.string().optional(),
+  REELFLOW_WORKER_VERSIONING: boolSetting,
+  REELFLOW_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+    .optional(),
+  REELFLOW_GIT_COMMIT: z
+    .string()
+    .regex(/^[0-9a-f]{7,40}$/i, 'a git commit id (7 to 40 hex digits)')
+    .optional(),
   REELFLOW_MEDIA_CONCURRENCY: intSetting(1).optional(),
   REELFLOW_IO_CONCURRENCY: intSetting(1),
   REELFLOW_POLL_CONCURRENCY: intSetting(1),
@@ -159,6 +193,11 @@ const envSchema = z.object({
   REELFLOW_WEBHOOK_URLS: z.string().optional(),
   REELFLOW_WEBHOOK_SECRET: z.string().optional(),
   REELFLOW_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']),
+  REELFLOW_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+    .optional(),
+  REELFLOW_TRACING: z.enum(['off', 'otlp', 'console']),
 });
 
 /** One provider account's settings. */
@@ -176,7 +215,7 @@ export interface ProviderSettings {
 /** reelflow's typed configuration. */
 export interface ReelflowConfig {
   temporal: {
-    /** Set when TEMPORAL_ADDRESS was given; unset means "start a local dev server" to `npm run dev`. */
+    /** Set when TEMPORAL_ADDRESS or the profile names one; unset means "start a local dev server" to `npm run dev`. */
     address?: string;
     namespace: string;
     connect: ClientConnectConfig;
@@ -201,6 +240,8 @@ export interface ReelflowConfig {
     pollConcurrency: number;
     shutdownGraceMs: number;
   };
+  /** Worker Deployment Versioning: off, or this process's deployment (its build id: workers/deployment.ts). */
+  deployment: { versioning: boolean; name: string; gitCommit?: string };
   prices: PriceTable;
   downloads: { maxBytes: number; allowPrivateInputs: boolean };
   /** Limits of supplied inputs beyond the fixed image rules (JPEG/PNG/WebP, one frame, at most 50 Mpx). */
@@ -215,6 +256,8 @@ export interface ReelflowConfig {
     webhookSecret?: string;
   };
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Metrics and tracing: the workers' Prometheus endpoint (off when unset) and OpenTelemetry tracing. */
+  telemetry: { metricsAddress?: string; tracing: 'off' | 'otlp' | 'console' };
 }
 
 /** Time a create attempt keeps for itself beyond the create (the activity's safety margin, 2 s, and some). */
@@ -229,13 +272,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
   }
   const e = parseWith(envSchema, raw, 'configuration');
   const dataDir = path.resolve(e.REELFLOW_DATA_DIR);
-  const connect = loadClientConnectConfig({
-    disableFile: !env.TEMPORAL_CONFIG_FILE && !env.TEMPORAL_PROFILE,
-    overrideEnvVars: Object.fromEntries(
-      Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined)
-    ),
-  });
-  connect.namespace = e.TEMPORAL_NAMESPACE;
+  const connect = temporalConnection(env, e.TEMPORAL_CONFIG_FILE, e.TEMPORAL_PROFILE);
+  // The environment wins over the profile (envconfig applies it), the profile over reelflow's default.
+  const namespace = e.TEMPORAL_NAMESPACE ?? (connect.namespace || 'default');
+  connect.namespace = namespace;
   // An attempt creates only when a whole create fits in its time, which the give-up caps: a shorter give-up than a
   // create (with a few seconds to spare) would fail every create without ever sending one.
   const longestCreateMs = Math.max(e.LUMA_CREATE_TIMEOUT_MS, e.FAL_CREATE_TIMEOUT_MS);
@@ -249,8 +289,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
   }
   return {
     temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
+      address: connect.connectionOptions.address || undefined,
+      namespace,
       connect,
       cliPath: e.TEMPORAL_CLI_PATH,
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/+$/, ''),
@@ -301,6 +341,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       pollConcurrency: e.REELFLOW_POLL_CONCURRENCY,
       shutdownGraceMs: e.REELFLOW_SHUTDOWN_GRACE_MS,
     },
+    deployment: {
+      versioning: e.REELFLOW_WORKER_VERSIONING,
+      name: e.REELFLOW_DEPLOYMENT_NAME ?? e.REELFLOW_TASK_QUEUE_PREFIX.replaceAll('.', '_'),
+      gitCommit: e.REELFLOW_GIT_COMMIT?.toLowerCase(),
+    },
     prices: priceTable(e.REELFLOW_PRICES, e.REELFLOW_DOLLARS_PER_CREDIT),
     downloads: {
       maxBytes: e.REELFLOW_MAX_DOWNLOAD_MB * 1024 * 1024,
@@ -318,7 +363,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       webhookSecret: e.REELFLOW_WEBHOOK_SECRET,
     },
     logLevel: e.REELFLOW_LOG_LEVEL,
+    telemetry: { metricsAddress: e.REELFLOW_METRICS_ADDRESS, tracing: e.REELFLOW_TRACING },
   };
+}
+
+/**
+ * Temporal connection options from the environment and, when TEMPORAL_CONFIG_FILE or TEMPORAL_PROFILE is set, a TOML
+ * profile (TEMPORAL_PROFILE alone reads envconfig's default file, ~/.config/temporalio/temporal.toml).
+ */
+function temporalConnection(
+  env: NodeJS.ProcessEnv,
+  file: string | undefined,
+  profile: string | undefined
+): ClientConnectConfig {
+  const vars = Object.fromEntries(
+    Object.entries(env)
+      .filter((kv): kv is [string, string] => kv[1] !== undefined && kv[1].trim() !== '')
+      .map(([k, v]) => [k, v.trim()])
+  );
+  if (file && !existsSync(file)) {
+    // envconfig treats a missing file as an empty one; a file named on purpose must exist.
+    throw new ValidationError('configuration', [{ field: 'TEMPORAL_CONFIG_FILE', message: `no such file: ${file}` }]);
+  }
+  try {
+    return loadClientConnectConfig({
+      disableFile: !file && !profile,
+      profile,
+      // Unknown keys (a typo such as `api-key`) are refused rather than silently ignored.
+      configFileStrict: true,
+      overrideEnvVars: vars,
+    });
+  } catch (err) {
+    throw new ValidationError('configuration', [
+      { field: profile ? 'TEMPORAL_PROFILE' : 'TEMPORAL_CONFIG_FILE', message: (err as Error).message },
+    ]);
+  }
 }
 
 function priceTable(json: string | undefined, dollarsPerCredit: number): PriceTable {

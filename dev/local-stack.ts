@@ -9,6 +9,9 @@ import { DEFAULT_EMULATOR_KEY } from '../emulator/settings';
 import { loadConfig, type ReelflowConfig } from '../config';
 import { connectTemporal } from '../config/temporal';
 import { connectWorkerConnection, createWorkers } from '../workers/create-workers';
+import { deploymentVersion } from '../workers/deployment';
+import { runtimeTelemetry } from '../workers/telemetry';
+import { setCurrentVersion, waitForWorkers } from '../workers/deploy/versions';
 import { ensureSearchAttributes } from '../workers/search-attributes';
 import { ReelflowClient } from '../client/reelflow-client';
 import { ApiAuth } from '../server/api/auth';
@@ -22,7 +25,7 @@ export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, emulator: 7863, f
 export interface LocalStack {
   config: ReelflowConfig;
   client: ReelflowClient;
-  urls: { temporalUi?: string; api: string; emulator?: string; falEmulator?: string };
+  urls: { temporalUi?: string; api: string; emulator?: string; falEmulator?: string; version?: string };
   server: FastifyInstance;
   /** Signs review links for the server's review page. */
   auth: ApiAuth;
@@ -51,6 +54,7 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
       // At the default level the SDK's start-up warnings (e.g. a queue with no workflows) are only noise here.
       logger: new DefaultLogger(base.logLevel === 'INFO' ? 'ERROR' : base.logLevel),
       shutdownSignals: [],
+      telemetryOptions: runtimeTelemetry(base),
     });
 
     if (!base.temporal.address) {
@@ -103,6 +107,13 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await running;
     });
+    if (config.deployment.versioning) {
+      // The dev stack is its deployment's only version: it makes itself current (no replay gate; CI replays).
+      const version = deploymentVersion(config);
+      await waitForWorkers(temporalClient, config, version, 60_000);
+      await setCurrentVersion(temporalClient, config, version);
+      urls.version = `${version.deploymentName} ${version.buildId}`;
+    }
 
     const auth = new ApiAuth(config.api);
     const server = await createServer({ config, client, auth });

@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   if (stack.urls.emulator) console.log(`Luma:        ${stack.urls.emulator} (emulator)`);
   if (stack.urls.falEmulator) console.log(`fal:         ${stack.urls.falEmulator} (emulator face)`);
   console.log(`data:        ${stack.config.dataDir}`);
+  if (stack.urls.version) console.log(`version:     ${stack.urls.version} (current)`);
   console.log('ready');
   const stopLinks = printReviewLinks({ client: stack.client, auth: stack.auth, baseUrl: stack.config.http.publicUrl });
   let stopping = false;

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadConfig, requireSigningSecret, type ReelflowConfig } from '../config';
+import { startTracing } from '../config/tracing';
 import { ReelflowClient } from '../client/reelflow-client';
 import { createServer } from './server';
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     console.error(`reelflow server: ${refusal}`);
     process.exit(1);
   }
+  startTracing(config, 'reelflow-api');
   const client = await ReelflowClient.connect(config);
   const server = await createServer({ config, client, logger: true });
   const stop = async () => {

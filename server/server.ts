@@ -7,6 +7,7 @@ import { installErrorHandlers } from './api/errors';
 import { registerApi, type StoryClient } from './api/routes';
 import { registerAssetRoutes } from './assets';
 import { registerReviewPage } from './review-page';
+import { registerMetrics } from './metrics';
 
 /** What the HTTP server needs. */
 export interface ServerDeps {
@@ -65,6 +66,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  if (deps.client.temporal) registerMetrics(app, { config: deps.config, temporal: deps.client.temporal });
   return app;
 }
 

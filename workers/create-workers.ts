@@ -5,9 +5,20 @@ import { sweepStaleScratch } from '../activities/scratch';
 import { createLocalAssetStore, PROVIDER_URL_TTL_SECONDS, WEBHOOK_URL_TTL_SECONDS } from '../assets';
 import { type ProviderSettings, type ReelflowConfig, requireLumaKey, requireSigningSecret } from '../config';
 import { createProviders } from '../providers';
+import { workerDeploymentOptions } from './deployment';
+import {
+  makeWorkflowExporter,
+  OpenTelemetryActivityInboundInterceptor,
+  OpenTelemetryActivityOutboundInterceptor,
+} from '@temporalio/interceptors-opentelemetry';
+import { readFileSync } from 'node:fs';
+import { startTracing } from '../config/tracing';
 
 /** Where the worker takes its workflow code from: a prebuilt bundle (tests, production images) or the sources. */
 export type WorkflowSource = { workflowBundle: { codePath: string } } | { workflowsPath: string };
+
+/** reelflow's OpenTelemetry workflow interceptors, bundled in when tracing is on. */
+const TRACING_INTERCEPTORS = require.resolve('../workflows/tracing');
 
 /** The default: bundle `workflows/` at start-up. */
 const workflowSources: WorkflowSource = { workflowsPath: require.resolve('../workflows') };
@@ -70,11 +81,32 @@ export async function createWorkers(options: {
     const swept = await sweepStaleScratch();
     if (swept.length) Runtime.instance().logger.warn('stale scratch directories removed', { swept });
   }
+  const tracing = startTracing(config, 'reelflow-worker');
+  const source =
+    options.workflows ??
+    (config.worker.workflowBundle ? { workflowBundle: { codePath: config.worker.workflowBundle } } : workflowSources);
+  if (tracing) checkBundleTraces(source);
   const common: Partial<WorkerOptions> = {
     connection,
     namespace: config.temporal.namespace,
     shutdownGraceTime: config.worker.shutdownGraceMs,
     shutdownForceTime: config.worker.shutdownGraceMs + 10_000,
+    // Every worker of the process, activity-only ones too, joins one deployment version: a pinned story's activities
+    // run on its own version's workers.
+    workerDeploymentOptions: workerDeploymentOptions(config),
+    ...(tracing && {
+      // Workflow spans (workflows/tracing.ts, bundled in) leave the sandbox through the exporter sink.
+      interceptors: {
+        workflowModules: [TRACING_INTERCEPTORS],
+        activity: [
+          (ctx) => ({
+            inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+            outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+          }),
+        ],
+      },
+      sinks: { exporter: makeWorkflowExporter(tracing.spanProcessor, tracing.resource) },
+    }),
   };
   const workers: Promise<Worker>[] = [];
   if (config.worker.roles.includes('workflows')) {
@@ -82,10 +114,7 @@ export async function createWorkers(options: {
       Worker.create({
         ...common,
         taskQueue: config.queues.workflows,
-        ...(options.workflows ??
-          (config.worker.workflowBundle
-            ? { workflowBundle: { codePath: config.worker.workflowBundle } }
-            : workflowSources)),
+        ...source,
       })
     );
   }
@@ -117,6 +146,21 @@ export async function createWorkers(options: {
     );
   }
   return Promise.all(workers);
+}
+
+/**
+ * Tracing needs the OpenTelemetry workflow interceptors inside the bundle: bundling at start adds them (the plugin),
+ * a prebuilt bundle must have been built with them.
+ */
+function checkBundleTraces(source: WorkflowSource): void {
+  if (!('workflowBundle' in source)) return;
+  if (!readFileSync(source.workflowBundle.codePath, 'utf8').includes('ContextOnlyOutbound')) {
+    throw new Error(
+      `REELFLOW_TRACING is on but the workflow bundle ${source.workflowBundle.codePath} has no tracing interceptors: ` +
+        'unset REELFLOW_WORKFLOW_BUNDLE (bundle at start), or build it with workflowInterceptorModules: ' +
+        '[workflows/tracing.ts]'
+    );
+  }
 }
 
 /** Connects the native connection workers poll with. */

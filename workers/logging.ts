@@ -1,8 +1,9 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogLevel, type TelemetryOptions } from '@temporalio/worker';
 
-/** Sends worker and activity/workflow logs to stdout as one JSON object per line. */
-export function installJsonLogging(level: LogLevel): void {
+/** Sends worker and activity/workflow logs to stdout as one JSON object per line; `telemetry`: metrics exporter. */
+export function installJsonLogging(level: LogLevel, telemetry?: TelemetryOptions): void {
   Runtime.install({
+    telemetryOptions: telemetry,
     logger: new DefaultLogger(level, (entry) => {
       const { message, level: lvl, timestampNanos, meta } = entry;
       process.stdout.write(

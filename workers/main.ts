@@ -1,13 +1,16 @@
 import { loadConfig } from '../config';
+import { startTracing } from '../config/tracing';
 import { connectTemporal } from '../config/temporal';
 import { connectWorkerConnection, createWorkers } from './create-workers';
 import { installJsonLogging } from './logging';
 import { ensureSearchAttributes } from './search-attributes';
+import { runtimeTelemetry } from './telemetry';
 
 /** Runs the worker(s) of this process until SIGINT/SIGTERM, then shuts down gracefully. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  installJsonLogging(config.logLevel);
+  installJsonLogging(config.logLevel, runtimeTelemetry(config));
+  startTracing(config, 'reelflow-worker');
   const client = await connectTemporal(config);
   const connection = await connectWorkerConnection(config);
   try {
@@ -16,6 +19,7 @@ async function main(): Promise<void> {
     // Worker.run() resolves after the SDK's own SIGINT/SIGTERM handling has drained running activities.
     await Promise.all(workers.map((w) => w.run()));
   } finally {
+    await startTracing(config)?.shutdown();
     await connection.close();
     await client.connection.close();
   }

@@ -4,6 +4,7 @@ import {
   CancellationScope,
   log,
   proxyActivities,
+  setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
@@ -18,6 +19,7 @@ import { attemptUpdated } from './messages';
 import { paidFromSweep } from './paid';
 import { innermostMessage, tellParent } from './parent';
 import { createSlotKeeper, type GateRef } from './slots';
+import { line } from '../common/summaries';
 
 /** Input of one paid attempt at one shot's clip. */
 export interface ClipWorkflowInput {
@@ -70,7 +72,13 @@ export interface ClipWorkflowResult {
  */
 export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkflowResult> {
   const info = workflowInfo();
-  const slots = createSlotKeeper({ gate: input.gate, queues: input.queues, recheckMs: input.gateRecheckMs });
+  const who = `shot ${input.shot + 1}`;
+  const slots = createSlotKeeper({
+    gate: input.gate,
+    queues: input.queues,
+    recheckMs: input.gateRecheckMs,
+    label: who,
+  });
   const submitter = proxyActivities<IoActivities>(submitOptions(input.queues, input.submitGiveUpMs));
   const io = proxyActivities<IoActivities>(ioOptions(input.queues));
   const sweeper = proxyActivities<IoActivities>(sweepOptions(input.queues));
@@ -96,25 +104,36 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
   let submitting = false;
   let landed = false;
   const report = () => tellParent(attemptUpdated, { shot: input.shot, attempt: { ...attempt }, paid });
+  const spec = `${input.model} ${input.durationSeconds} s`;
+  const show = (doing: string) =>
+    setCurrentDetails(`**${who} · attempt ${input.attempt}:** ${doing}\n**Key:** ${input.key}`);
+  show(`waiting for a video slot at the provider gate (${input.gate.workflowId})`);
 
   try {
     let outcome: GenerationOutcome | undefined;
     await slots.withSlots('video', 1, `attempt-${input.attempt}`, async () => {
       submitting = true;
-      const submitted = await submitter.submitVideoGeneration({
-        key: input.key,
-        sinceMs: input.sinceMs,
-        // A reset or restarted run may find the create of the run before it.
-        reconcile: info.runId !== info.firstExecutionRunId,
-        prompt: input.prompt,
-        model: input.model,
-        aspectRatio: input.aspectRatio,
-        resolution: input.resolution,
-        durationSeconds: input.durationSeconds,
-        frame0Url: input.frame0.url,
-        frame1Url: input.frame1?.url,
-      });
+      show(`submitting the clip (${spec} ${input.resolution})`);
+      const submitted = await submitter.submitVideoGeneration.executeWithOptions(
+        { summary: line(who, 'submit clip', spec) },
+        [
+          {
+            key: input.key,
+            sinceMs: input.sinceMs,
+            // A reset or restarted run may find the create of the run before it.
+            reconcile: info.runId !== info.firstExecutionRunId,
+            prompt: input.prompt,
+            model: input.model,
+            aspectRatio: input.aspectRatio,
+            resolution: input.resolution,
+            durationSeconds: input.durationSeconds,
+            frame0Url: input.frame0.url,
+            frame1Url: input.frame1?.url,
+          },
+        ]
+      );
       submitting = false;
+      show(`Luma generation ${submitted.generationId} is dreaming (${spec})`);
       Object.assign(attempt, {
         generationId: submitted.generationId,
         state: 'dreaming',
@@ -136,7 +155,10 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
       outcome = await awaitOrGiveUp(input, submitted.generationId);
       if (outcome.state === 'timed-out') {
         // Nobody will collect it: stop it at the provider (paid for all the same at Luma) before the slot goes back.
-        await io.deleteGeneration(ref(submitted.generationId));
+        await io.deleteGeneration.executeWithOptions(
+          { summary: line(who, `stop generation ${submitted.generationId.slice(0, 8)}`, 'timed out') },
+          [ref(submitted.generationId)]
+        );
         stoppedUnbilled(submitted.generationId);
       }
       landed = true;
@@ -145,16 +167,25 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
   } catch (err) {
     if (cancelledWorkflow(err)) {
       await CancellationScope.nonCancellable(async () => {
+        show('cancelled: stopping what it started');
         if (attempt.generationId && !landed) {
-          await io.deleteGeneration(ref(attempt.generationId));
+          await io.deleteGeneration.executeWithOptions(
+            { summary: line(who, `stop generation ${attempt.generationId.slice(0, 8)}`, 'cancelled') },
+            [ref(attempt.generationId)]
+          );
           stoppedUnbilled(attempt.generationId);
         }
         if (!attempt.generationId && submitting) {
-          const found = await sweeper.sweepGenerations({
-            keyPrefix: input.key,
-            sinceMs: input.sinceMs,
-            ...(provider !== 'luma' && { targets: [{ provider, models: [input.model] }] }),
-          });
+          const found = await sweeper.sweepGenerations.executeWithOptions(
+            { summary: line(who, "find the cancelled create's generation") },
+            [
+              {
+                keyPrefix: input.key,
+                sinceMs: input.sinceMs,
+                ...(provider !== 'luma' && { targets: [{ provider, models: [input.model] }] }),
+              },
+            ]
+          );
           paid.push(
             ...paidFromSweep(
               found,
@@ -172,6 +203,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
     }
     attempt.state = 'failed';
     attempt.failureReason ??= innermostMessage(err);
+    show(`failed: ${attempt.failureReason}`);
     await report();
     throw err;
   }
@@ -180,12 +212,20 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
     let refused = false;
     if (outcome.state === 'completed') {
       try {
-        attempt.clip = await media.ingestClip({
-          storyId: input.storyId,
-          name: input.assetName,
-          url: outcome.assetUrl!,
-          expected: { durationSeconds: input.durationSeconds, width: input.width, height: input.height },
-        });
+        show(`downloading and checking the clip of generation ${outcome.generationId}`);
+        attempt.clip = await media.ingestClip.executeWithOptions(
+          {
+            summary: line(who, 'download and check clip', `${input.width}×${input.height} ${input.durationSeconds} s`),
+          },
+          [
+            {
+              storyId: input.storyId,
+              name: input.assetName,
+              url: outcome.assetUrl!,
+              expected: { durationSeconds: input.durationSeconds, width: input.width, height: input.height },
+            },
+          ]
+        );
         attempt.state = 'completed';
       } catch (err) {
         // A clip that is not what was asked is a failed (paid) attempt; any other trouble must not buy another one.
@@ -211,6 +251,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
         failureReason: `${provider === 'luma' ? 'Luma' : provider} no longer knows generation ${outcome.generationId}`,
       });
     }
+    show(`ended: ${attempt.state}${attempt.failureReason ? ` (${attempt.failureReason})` : ''}`);
     await report();
     log.info('clip attempt ended', { shot: input.shot, attempt: input.attempt, state: attempt.state });
     return { attempt, paid, refused };
@@ -227,6 +268,7 @@ async function awaitOrGiveUp(input: ClipWorkflowInput, generationId: string): Pr
       model: input.model,
       deadlineMs,
       windowMs: input.pollWindowMs,
+      label: `shot ${input.shot + 1}`,
     });
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;

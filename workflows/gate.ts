@@ -5,6 +5,7 @@ import {
   getExternalWorkflowHandle,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -24,6 +25,7 @@ import {
 import { failure, FailureType } from '../common/failures';
 import { ioOptions } from './activity-options';
 import { taskQueues } from '../common/task-queues';
+import { humanMs, line } from '../common/summaries';
 
 /** Window of the creates-per-minute count, a little over a minute: creates reach the provider a moment after grants. */
 const RATE_WINDOW_MS = 66_000;
@@ -71,6 +73,20 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
     });
   const shouldContinue = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
+  /** The gate's counts as the Web UI's current details: in flight, created in the window, queued, per family. */
+  const show = () =>
+    setCurrentDetails(
+      GENERATION_FAMILIES.flatMap((f) => {
+        const family = limits[f];
+        // A family this account does not make (fal's images) has no line.
+        if (!family) return [];
+        return [
+          `**${f}:** ${held(f)}/${family.maxInFlight} in flight · ` +
+            `${recent(f)}/${family.createsPerMinute} created in the last ${RATE_WINDOW_MS / 1000} s · ` +
+            `${waiting.filter((w) => w.family === f).length} queued`,
+        ];
+      }).join('\n') + `\n**Holders:** ${holders.size} permits`
+    );
 
   setHandler(
     acquirePermit,
@@ -89,9 +105,11 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
       }
       if (queue.length === 0 && fits(r)) {
         hold(r, true);
+        show();
         return { state: 'granted', slots: r.slots };
       }
       waiting.push(r);
+      show();
       return { state: 'queued', slots: r.slots, position: queue.length };
     },
     {
@@ -110,6 +128,7 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
     const wasHeld = holders.delete(permitId);
     const queued = waiting.findIndex((w) => w.permitId === permitId);
     if (queued >= 0) waiting.splice(queued, 1);
+    show();
     return { released: wasHeld || queued >= 0 };
   });
   setHandler(gateState, () => ({
@@ -129,7 +148,10 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
     checking = true;
     try {
       const runs = uniqueRuns([...holders.values(), ...waiting].map((r) => r.holder));
-      const closed = await io.findClosedRuns({ runs });
+      const closed = await io.findClosedRuns.executeWithOptions(
+        { summary: line('liveness check', `${runs.length} holder run${runs.length === 1 ? '' : 's'}`) },
+        [{ runs }]
+      );
       const gone = new Set(closed.map(runKey));
       for (const [id, h] of holders) {
         if (gone.has(runKey(h.holder))) {
@@ -156,9 +178,11 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
     ];
     const sleepMs = Math.max(1, Math.min(...wakeAt) - now);
     checked = false;
+    show();
     const wake = () => grantable() || shouldContinue() || checked;
-    if (Number.isFinite(sleepMs)) await condition(wake, sleepMs);
-    else await condition(wake);
+    if (Number.isFinite(sleepMs)) {
+      await condition(wake, sleepMs, { summary: line('next liveness check or rate window', humanMs(sleepMs)) });
+    } else await condition(wake);
     grants = grants.filter((g) => g.at > Date.now() - RATE_WINDOW_MS);
     if (!checking && holders.size + waiting.length > 0 && Date.now() >= lastCheck + livenessCheckMs) {
       void checkLiveness();

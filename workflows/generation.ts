@@ -2,6 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { PollActivities } from '../activities';
 import type { PollResult } from '../common/generations';
 import type { TaskQueues } from '../common/task-queues';
+import { humanMs, line } from '../common/summaries';
 import { pollOptions } from './activity-options';
 
 /** Default longest single polling activity; the wait as a whole is bounded by the story's generation timeout. */
@@ -21,6 +22,8 @@ export async function awaitGeneration(options: {
   model?: string;
   deadlineMs: number;
   windowMs?: number;
+  /** Who waits, for the polls' summaries in the Web UI (e.g. `shot 3`). */
+  label?: string;
 }): Promise<GenerationOutcome> {
   const window = options.windowMs ?? DEFAULT_POLL_WINDOW_MS;
   for (;;) {
@@ -29,11 +32,16 @@ export async function awaitGeneration(options: {
     const windowMs = Math.max(1000, Math.min(window, remaining));
     // Per call, so the activity's own schedule-to-close follows the time left.
     const poll = proxyActivities<PollActivities>(pollOptions(options.queues, windowMs, remaining));
-    const result = await poll.pollGeneration({
-      generationId: options.generationId,
-      windowMs,
-      ...(options.model && { model: options.model }),
-    });
+    const result = await poll.pollGeneration.executeWithOptions(
+      {
+        summary: line(
+          options.label,
+          `poll generation ${options.generationId.slice(0, 8)}`,
+          `up to ${humanMs(windowMs)}`
+        ),
+      },
+      [{ generationId: options.generationId, windowMs, ...(options.model && { model: options.model }) }]
+    );
     if (result.state === 'completed' || result.state === 'failed' || result.state === 'missing') return result;
   }
 }

@@ -1,4 +1,5 @@
-// The workflow bundle's entry: named re-exports only.
+// The workflow bundle's entry: named re-exports, and each type's versioning behaviour.
+import './versioning';
 export { storyWorkflow } from './story';
 export { keyframesWorkflow } from './keyframes';
 export { clipWorkflow } from './clip';

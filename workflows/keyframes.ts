@@ -1,4 +1,4 @@
-import { CancellationScope, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, log, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
 import { asCancellation, cancelledWorkflow } from './cancelled';
 import { isRefusal } from '../common/failures';
@@ -11,6 +11,7 @@ import { awaitGeneration, type GenerationOutcome } from './generation';
 import { keyframesUpdated } from './messages';
 import { tellParent } from './parent';
 import { createSlotKeeper, type GateRef } from './slots';
+import { line } from '../common/summaries';
 
 /** One keyframe variation to make: generated from `prompt`, or imported from `supplied` (a path or URL). */
 export interface KeyframeJob {
@@ -58,7 +59,12 @@ type Variation = KeyframeVariation & { boundary: number };
  * one permit of the provider gate's image family, so bursts of stories stay inside the account's limits.
  */
 export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<KeyframesWorkflowResult> {
-  const slots = createSlotKeeper({ gate: input.gate, queues: input.queues, recheckMs: input.gateRecheckMs });
+  const slots = createSlotKeeper({
+    gate: input.gate,
+    queues: input.queues,
+    recheckMs: input.gateRecheckMs,
+    label: 'keyframes',
+  });
   const submitter = proxyActivities<IoActivities>(submitOptions(input.queues));
   const io = proxyActivities<IoActivities>(ioOptions(input.queues));
   const media = proxyActivities<MediaActivities>(mediaOptions(input.queues));
@@ -78,16 +84,29 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
   const inFlight = new Set<string>();
   const report = (changed: Variation[], paid: PaidGeneration[]) =>
     tellParent(keyframesUpdated, { variations: changed, paid });
+  const show = (doing: string) => {
+    const all = [...variations.values()];
+    const ready = all.filter((v) => v.state === 'ready').length;
+    const failed = all.filter((v) => v.state === 'failed').length;
+    setCurrentDetails(`**Now:** ${doing}\n**Images:** ${ready} ready, ${failed} failed of ${all.length}`);
+  };
+  const name = (job: KeyframeJob) => `keyframe ${job.boundary} v${job.variation}`;
+  const size = `${input.width}×${input.height}`;
 
   const importSupplied = async (job: KeyframeJob) => {
     const v = variations.get(job)!;
-    const ref = await media.ingestKeyframe({
-      storyId: input.storyId,
-      name: `${input.assetPrefix}/b${job.boundary}-supplied.png`,
-      source: { supplied: job.supplied! },
-      width: input.width,
-      height: input.height,
-    });
+    const ref = await media.ingestKeyframe.executeWithOptions(
+      { summary: line(`keyframe ${job.boundary}`, 'import supplied image', size) },
+      [
+        {
+          storyId: input.storyId,
+          name: `${input.assetPrefix}/b${job.boundary}-supplied.png`,
+          source: { supplied: job.supplied! },
+          width: input.width,
+          height: input.height,
+        },
+      ]
+    );
     Object.assign(v, ref, { state: 'ready' });
   };
 
@@ -97,14 +116,26 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
   ): Promise<GenerationOutcome & { paid: PaidGeneration[] }> => {
     const v = variations.get(job)!;
     v.state = 'generating';
-    const submitted = await submitter.submitImageGeneration({
-      key: `${input.keyPrefix}/b${job.boundary}/v${job.variation}/a${attempt}`,
-      sinceMs: input.sinceMs,
-      reconcile: workflowInfo().runId !== workflowInfo().firstExecutionRunId,
-      prompt: job.prompt,
-      model: input.imageModel,
-      aspectRatio: input.aspectRatio,
-    });
+    const submitted = await submitter.submitImageGeneration.executeWithOptions(
+      {
+        summary: line(
+          name(job),
+          'submit image',
+          `${input.imageModel} ${input.aspectRatio}`,
+          attempt > 1 && `try ${attempt}`
+        ),
+      },
+      [
+        {
+          key: `${input.keyPrefix}/b${job.boundary}/v${job.variation}/a${attempt}`,
+          sinceMs: input.sinceMs,
+          reconcile: workflowInfo().runId !== workflowInfo().firstExecutionRunId,
+          prompt: job.prompt,
+          model: input.imageModel,
+          aspectRatio: input.aspectRatio,
+        },
+      ]
+    );
     v.generationId = submitted.generationId;
     const what = `keyframe ${job.boundary} variation ${job.variation}`;
     const paid: PaidGeneration[] = [submitted.generationId, ...submitted.duplicates].map((generationId, i) => {
@@ -122,8 +153,14 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
       generationId: submitted.generationId,
       deadlineMs: Date.now() + input.generationTimeoutMs,
       windowMs: input.pollWindowMs,
+      label: name(job),
     });
-    if (outcome.state === 'timed-out') await io.deleteGeneration({ generationId: submitted.generationId });
+    if (outcome.state === 'timed-out') {
+      await io.deleteGeneration.executeWithOptions(
+        { summary: line(name(job), `stop generation ${submitted.generationId.slice(0, 8)}`, 'timed out') },
+        [{ generationId: submitted.generationId }]
+      );
+    }
     inFlight.delete(submitted.generationId);
     if (outcome.state === 'failed') Object.assign(paid[0], { credits: 0, refunded: true });
     return { ...outcome, paid };
@@ -131,6 +168,7 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
 
   try {
     const supplied = input.jobs.filter((j) => j.supplied);
+    if (supplied.length) show(`importing ${supplied.length} supplied images`);
     await mapWithLimit(supplied, input.batchSize, importSupplied);
     if (supplied.length)
       await report(
@@ -141,11 +179,14 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
     let queue = input.jobs.filter((j) => !j.supplied).map((job) => ({ job, attempt: 1 }));
     for (let batchNo = 1; queue.length > 0; batchNo++) {
       let batch = queue.slice(0, input.batchSize);
+      show(`batch ${batchNo}: waiting for ${batch.length} image slots at the provider gate (${input.gate.workflowId})`);
       const outcomes = await slots.withSlots('image', batch.length, `batch-${batchNo}`, (granted) => {
         // The gate may cover fewer images than asked (a small image cap): the rest wait for the next batch.
         batch = batch.slice(0, granted);
+        show(`batch ${batchNo}: generating ${batch.length} images with ${input.imageModel}`);
         return Promise.all(batch.map(({ job, attempt }) => generate(job, attempt)));
       });
+      show(`batch ${batchNo}: downloading and fitting the images`);
       queue = queue.slice(batch.length);
       const paid = outcomes.flatMap((o) => o.paid);
       allPaid.push(...paid);
@@ -155,13 +196,18 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
           const outcome = outcomes[i];
           v.credits = outcome.paid[0].credits;
           if (outcome.state === 'completed') {
-            const ref = await media.ingestKeyframe({
-              storyId: input.storyId,
-              name: `${input.assetPrefix}/b${job.boundary}-v${job.variation}.png`,
-              source: { providerUrl: outcome.assetUrl! },
-              width: input.width,
-              height: input.height,
-            });
+            const ref = await media.ingestKeyframe.executeWithOptions(
+              { summary: line(name(job), 'download and fit image', size) },
+              [
+                {
+                  storyId: input.storyId,
+                  name: `${input.assetPrefix}/b${job.boundary}-v${job.variation}.png`,
+                  source: { providerUrl: outcome.assetUrl! },
+                  width: input.width,
+                  height: input.height,
+                },
+              ]
+            );
             Object.assign(v, ref, { state: 'ready', error: undefined });
             return;
           }
@@ -177,12 +223,21 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
         paid
       );
     }
+    show('done');
     return { variations: [...variations.values()], paid: allPaid };
   } catch (err) {
     if (cancelledWorkflow(err)) {
+      show('cancelled: stopping the images still dreaming');
       // Stop what is still dreaming; the story sweeps its keys afterwards for creates still on the wire.
       await CancellationScope.nonCancellable(async () => {
-        await Promise.all([...inFlight].map((generationId) => io.deleteGeneration({ generationId })));
+        await Promise.all(
+          [...inFlight].map((generationId) =>
+            io.deleteGeneration.executeWithOptions(
+              { summary: line('keyframes', `stop generation ${generationId.slice(0, 8)}`, 'cancelled') },
+              [{ generationId }]
+            )
+          )
+        );
       });
       throw asCancellation(err);
     }

@@ -1,9 +1,17 @@
-import { allHandlersFinished, condition, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
 import type { IoActivities } from '../activities';
 import type { WebhookEvent } from '../common/messages';
 import type { TaskQueues } from '../common/task-queues';
 import { webhookOptions } from './activity-options';
 import { enqueueEvent } from './messages';
+import { line } from '../common/summaries';
 
 /** Input of a story's webhook outbox: the events known when it starts. */
 export interface OutboxInput {
@@ -27,11 +35,21 @@ export async function webhookOutboxWorkflow(input: OutboxInput): Promise<{ deliv
   const hooks = proxyActivities<IoActivities>(webhookOptions(input.queues));
   let delivered = 0;
   let dropped = 0;
+  let last = '';
+  const show = (now: string) =>
+    setCurrentDetails(
+      `**Now:** ${now}\n**Events:** ${delivered} delivered, ${dropped} dropped, ${queue.length} queued` +
+        (last ? `\n**Last:** ${last}` : '')
+    );
   for (;;) {
-    if (!(await condition(() => queue.length > 0, IDLE_LIMIT))) break;
+    show(`waiting for the story's next event (closes after ${IDLE_LIMIT} idle)`);
+    const idle = line("story's next event", `close after ${IDLE_LIMIT} idle`);
+    if (!(await condition(() => queue.length > 0, IDLE_LIMIT, { summary: idle }))) break;
     const event = queue.shift()!;
+    show(`delivering ${event.type} (${event.id}), retried for a day`);
+    last = `${event.type} (${event.id})`;
     try {
-      await hooks.notifyWebhooks(event);
+      await hooks.notifyWebhooks.executeWithOptions({ summary: line('deliver', event.type, event.id) }, [event]);
       delivered++;
     } catch (err) {
       dropped++;

@@ -2,6 +2,7 @@ import { CancellationScope, condition, proxyActivities, setHandler, workflowInfo
 import type { IoActivities } from '../activities';
 import { permitGranted, type GenerationFamily, type SlotRequest } from '../common/gate';
 import type { TaskQueues } from '../common/task-queues';
+import { humanMs, line } from '../common/summaries';
 import { ioOptions } from './activity-options';
 
 /** Where a workflow finds its provider's gate. */
@@ -25,7 +26,13 @@ export interface SlotKeeper {
 }
 
 /** Creates the slot keeper of this workflow run and registers the gate's grant signal. */
-export function createSlotKeeper(options: { gate: GateRef; queues: TaskQueues; recheckMs?: number }): SlotKeeper {
+export function createSlotKeeper(options: {
+  gate: GateRef;
+  queues: TaskQueues;
+  recheckMs?: number;
+  /** Who holds the slots, for the summaries in the Web UI (e.g. `shot 3`). */
+  label?: string;
+}): SlotKeeper {
   const granted = new Set<string>();
   const { workflowId, runId } = workflowInfo();
   // A grant is addressed to this run; a permit id names the run, so a reset run never takes an old run's grant.
@@ -41,19 +48,26 @@ export function createSlotKeeper(options: { gate: GateRef; queues: TaskQueues; r
         family,
         slots,
       };
+      const what = `${slots} ${family} slot${slots === 1 ? '' : 's'}`;
       const ask = () =>
-        io.acquireGenerationSlot({ gateWorkflowId: options.gate.workflowId, provider: options.gate.provider, request });
+        io.acquireGenerationSlot.executeWithOptions(
+          { summary: line(options.label, name, `ask the gate for ${what}`) },
+          [{ gateWorkflowId: options.gate.workflowId, provider: options.gate.provider, request }]
+        );
       try {
         let answer = await ask();
         while (answer.state !== 'granted' && !granted.has(request.permitId)) {
-          if (await condition(() => granted.has(request.permitId), recheckMs)) break;
+          const summary = line(options.label, name, `queued for ${what}`, `ask again in ${humanMs(recheckMs)}`);
+          if (await condition(() => granted.has(request.permitId), recheckMs, { summary })) break;
           answer = await ask();
         }
         return await work(answer.slots);
       } finally {
         // Confirmed by the gate before this run forgets the permit; a cancelled holder withdraws its request too.
         await CancellationScope.nonCancellable(() =>
-          io.releaseGenerationSlot({ gateWorkflowId: options.gate.workflowId, permitId: request.permitId })
+          io.releaseGenerationSlot.executeWithOptions({ summary: line(options.label, name, `give back ${what}`) }, [
+            { gateWorkflowId: options.gate.workflowId, permitId: request.permitId },
+          ])
         );
         granted.delete(request.permitId);
       }

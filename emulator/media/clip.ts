@@ -4,6 +4,14 @@ import { runFfmpeg } from './ffmpeg';
 /** Frame rate of every emulated clip, like Luma's. */
 export const CLIP_FPS = 24;
 
+/**
+ * A keyframe (IDR) every second and only there (no extra ones at scene cuts), as web-delivery encoders commonly place
+ * them (every 1-2 s, for seeking and segmenting). x264's default (one every 250 frames) would give a 5 s clip a
+ * single keyframe. Luma does not document its own GOP; reelflow's stitch copies between keyframes when it can and
+ * re-encodes whole when it cannot, so either works.
+ */
+export const CLIP_KEYFRAME_INTERVAL = CLIP_FPS;
+
 /** How far the camera pushes in, as a share of the frame. */
 const ZOOM_AMPLITUDE = 0.08;
 
@@ -79,6 +87,10 @@ export function clipArguments(job: ClipJob, tmpOut: string): string[] {
     'veryfast',
     '-crf',
     '23',
+    '-g',
+    String(CLIP_KEYFRAME_INTERVAL),
+    '-sc_threshold',
+    '0',
     '-pix_fmt',
     'yuv420p',
     '-movflags',

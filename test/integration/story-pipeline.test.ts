@@ -43,6 +43,11 @@ test('a 3-shot parallel story finishes after the keyframes are approved, with bo
   expect([info.width, info.height]).toEqual([960, 540]);
   expect(info.videoCodec).toBe('h264');
   expect(info.audioCodec).toBe('aac');
+  // The emulator's clips have a keyframe every second: only the windows around the two fades are re-encoded.
+  expect(result.output?.stitch).toMatchObject({ method: 'smart-crossfade' });
+  expect(result.output!.stitch!.fallbackReason).toBeUndefined();
+  expect(result.output!.stitch!.reencodedSeconds).toBeGreaterThan(0);
+  expect(result.output!.stitch!.reencodedSeconds).toBeLessThan(info.durationSeconds / 2);
 
   const progress = await stack.client.progress('parallel-1');
   expect(progress.keyframes[1].picked).toBe(1);
@@ -70,6 +75,7 @@ test('a 3-shot chained story starts each clip from the last frame of the one bef
   expect(result.status).toBe('completed');
   const info = await probeMedia(result.video!);
   expect(Math.abs(info.durationSeconds - (15 - 2 * story.transition!.crossfade!))).toBeLessThanOrEqual(1 / 24 + 0.01);
+  expect(result.output?.stitch?.method).toBe('smart-crossfade');
   const progress = await stack.client.progress('chained-1');
   expect(progress.mode).toBe('chained');
   expect(result.storyboard).toMatch(/storyboard\.png$/);

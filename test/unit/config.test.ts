@@ -53,7 +53,7 @@ test('docker-compose services only use env names the config module defines', () 
     'LUMA_EMULATOR_PUBLIC_ORIGIN',
     'LUMA_EMULATOR_DATA_DIR',
   ]);
-  for (const name of ['worker', 'api']) {
+  for (const name of ['worker', 'api', 'deploy']) {
     const env = compose.services[name].environment as Record<string, string>;
     for (const key of Object.keys(env)) expect(known).toContain(key);
     // Separate containers: the server checks what the worker signs, so both must be told the same secret.

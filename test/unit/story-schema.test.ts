@@ -10,6 +10,7 @@ import {
 } from '../../common/pricing';
 import { frameSize } from '../../common/frame-size';
 import { durationMs } from '../../common/duration';
+import { storyFiles } from '../../common/progress';
 
 const minimal = { title: 'T', shots: [{ description: 'a phone on a table' }, { description: 'a hand lifts it' }] };
 
@@ -167,4 +168,27 @@ test('the estimate prices each shot on its model and breaks the total down by pr
     clipCredits(cheaper, 'kling-2.5-turbo-pro', { durationSeconds: 5, resolution: '720p', frame0: true, frame1: true })
   ).toBe(6);
   expect(() => mergePrices(DEFAULT_PRICES, { dollars: { 'no-such-model': { first: 1 } } })).toThrow(/no such model/);
+});
+
+describe('story output schema', () => {
+  const file = (name: string) => ({ path: `/data/${name}`, url: `http://x/${name}` });
+  const output = {
+    video: file('story.mp4'),
+    poster: file('poster.jpg'),
+    storyboard: file('sb.png'),
+    durationSeconds: 14,
+  };
+
+  test('parses an output from before the stitch was recorded, and one that says how it was stitched', () => {
+    expect(storyFiles.output.parse(output)).toEqual(output);
+    const stitched = { ...output, stitch: { method: 'smart-crossfade', reencodedSeconds: 2.04 } };
+    expect(storyFiles.output.parse(stitched)).toEqual(stitched);
+    const fallback = { method: 'full-crossfade', reencodedSeconds: 14, fallbackReason: 'too few keyframes' };
+    expect(storyFiles.output.parse({ ...output, stitch: fallback }).stitch).toEqual(fallback);
+  });
+
+  test('refuses an unknown stitch method', () => {
+    const bad = { ...output, stitch: { method: 'magic', reencodedSeconds: 0 } };
+    expect(storyFiles.output.safeParse(bad).success).toBe(false);
+  });
 });

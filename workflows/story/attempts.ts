@@ -19,7 +19,8 @@ import { innermostMessage } from '../parent';
 import { attemptUpdated } from '../messages';
 import { paidFromSweep } from '../paid';
 import { recordPaid } from './budget';
-import type { StoryRun } from './run';
+import { line } from '../../common/summaries';
+import { showDetails, type StoryRun } from './run';
 
 // A shot's paid attempts as the story keeps them: news from the clip workflows, and the settling of an attempt
 // whose workflow someone else ended.
@@ -32,6 +33,7 @@ export function followClipAttempts(run: StoryRun): void {
     upsertAttempt(progress.attempts, attempt);
     if (progress.state === 'pending') progress.state = 'generating';
     recordPaid(run, paid);
+    showDetails(run);
   });
 }
 
@@ -64,7 +66,10 @@ export async function settleBrokenAttempt(
   at: AttemptTarget
 ): Promise<ClipAttempt> {
   const sweeper = proxyActivities<IoActivities>(sweepOptions(run.queues));
-  const found = await sweeper.sweepGenerations({ keyPrefix: key, sinceMs: run.state.startedAtMs, ...targetsOf(at) });
+  const found = await sweeper.sweepGenerations.executeWithOptions(
+    { summary: line(`shot ${shot + 1}`, `settle attempt ${n}`, 'find and stop its generations') },
+    [{ keyPrefix: key, sinceMs: run.state.startedAtMs, ...targetsOf(at) }]
+  );
   const paid = paidFromSweep(
     found,
     () => `shot ${shot + 1} attempt ${n}`,

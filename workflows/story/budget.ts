@@ -3,7 +3,8 @@ import { SEARCH_ATTRIBUTES } from '../../common/constants';
 import { failure, FailureType } from '../../common/failures';
 import type { PaidGeneration } from '../../common/progress';
 import { roundMoney } from '../../common/pricing';
-import type { StoryRun } from './run';
+import { recordCredits } from '../metrics';
+import { doneWaiting, showDetails, waitingFor, type StoryRun } from './run';
 
 /** Credits spent plus credits set aside for paid calls under way. */
 function committed(run: StoryRun): number {
@@ -26,8 +27,10 @@ export async function ensureBudget(run: StoryRun, credits: number, what: string)
   }
   log.info('waiting for a raised budget', { storyId: run.storyId, what, credits });
   cost.waitingForBudget = true;
+  waitingFor(run, 'budget', `a raised budget (raiseBudget): ${message}`);
   await condition(fits);
   cost.waitingForBudget = false;
+  doneWaiting(run, 'budget');
 }
 
 /** Sets `credits` aside for a paid call (after the budget check); give them back with {@link unreserve}. */
@@ -51,7 +54,9 @@ export function recordPaid(run: StoryRun, paid: PaidGeneration[]): void {
   const cost = run.state.progress.cost;
   const used = roundMoney(Object.values(run.state.ledger).reduce((sum, p) => sum + p.credits, 0));
   if (used === cost.used) return;
+  recordCredits(roundMoney(used - cost.used));
   cost.used = used;
   cost.dollars = roundMoney(used * run.prices.dollarsPerCredit);
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.creditsUsed, value: used }]);
+  showDetails(run);
 }

@@ -17,6 +17,7 @@ import { sweepOptions } from '../activity-options';
 import { asCancellation } from '../cancelled';
 import { paidFromSweep } from '../paid';
 import { innermostMessage } from '../parent';
+import { line } from '../../common/summaries';
 import { recordPaid } from './budget';
 import type { Notifier } from './notifications';
 import { setStage, type StoryRun } from './run';
@@ -112,11 +113,10 @@ export async function settleUnsettled(run: StoryRun): Promise<void> {
 async function sweepStory(run: StoryRun): Promise<void> {
   const sweeper = proxyActivities<IoActivities>(sweepOptions(run.queues));
   try {
-    const found = await sweeper.sweepGenerations({
-      keyPrefix: run.keyBase,
-      sinceMs: run.state.startedAtMs,
-      ...storyTargets(run),
-    });
+    const found = await sweeper.sweepGenerations.executeWithOptions(
+      { summary: line('sweep', "stop and count the story's generations at every provider") },
+      [{ keyPrefix: run.keyBase, sinceMs: run.state.startedAtMs, ...storyTargets(run) }]
+    );
     run.state.unsettled = [];
     recordPaid(
       run,

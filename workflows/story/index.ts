@@ -13,7 +13,8 @@ import { followKeyframeRounds, makeKeyframes } from './keyframes';
 import { createNotifier } from './notifications';
 import { awaitKeyframeApproval } from './review';
 import { installReviewHandlers } from './review-rules';
-import { setStage, startRun } from './run';
+import { setStage, startRun, type StoryRun } from './run';
+import { line } from '../../common/summaries';
 import { followClipAttempts } from './attempts';
 import { approvedKeyframe, runShots } from './shots';
 
@@ -48,18 +49,20 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
     setStage(run, 'shots');
     const clips = await runShots(run, notifier);
     setStage(run, 'stitching');
-    state.progress.output = await media.renderStory({
-      storyId: run.storyId,
-      outputDir: `${run.assetBase}/output`,
-      clips: clips.map((c) => c.path),
-      crossfadeSeconds: spec.transition.crossfade,
-      // The checked copy, when there is one: the supplied URL is not fetched a second time.
-      audio: spec.audio && state.inputs?.audio ? { ...spec.audio, src: state.inputs.audio.path } : spec.audio,
-      keyframes: state.progress.keyframes.map((k) => ({
-        path: approvedKeyframe(run, k.boundary).path,
-        label: boundaryLabel(k.boundary, spec.shots.length),
-      })),
-    });
+    state.progress.output = await media.renderStory.executeWithOptions({ summary: stitchSummary(run) }, [
+      {
+        storyId: run.storyId,
+        outputDir: `${run.assetBase}/output`,
+        clips: clips.map((c) => c.path),
+        crossfadeSeconds: spec.transition.crossfade,
+        // The checked copy, when there is one: the supplied URL is not fetched a second time.
+        audio: spec.audio && state.inputs?.audio ? { ...spec.audio, src: state.inputs.audio.path } : spec.audio,
+        keyframes: state.progress.keyframes.map((k) => ({
+          path: approvedKeyframe(run, k.boundary).path,
+          label: boundaryLabel(k.boundary, spec.shots.length),
+        })),
+      },
+    ]);
     // Only shots that fell back during an outage can leave keys unasked; stories without a fallback never do.
     await settleUnsettled(run);
     setStage(run, 'completed');
@@ -71,6 +74,12 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
     if (cancelledWorkflow(err)) return closeCancelled(run, notifier, err);
     return closeFailed(run, notifier, err);
   }
+}
+
+/** The stitch activity's line in the Web UI. */
+function stitchSummary(run: StoryRun): string {
+  const { spec } = run;
+  return line(`stitch ${spec.shots.length} clips`, `cross-fade ${spec.transition.crossfade} s`, spec.audio && 'audio');
 }
 
 /** Caption of a boundary in the storyboard. */

@@ -5,7 +5,8 @@ import { imageCredits } from '../../common/pricing';
 import { keyframesWorkflow, type KeyframeJob } from '../keyframes';
 import { keyframesUpdated } from '../messages';
 import { recordPaid, reserve, unreserve } from './budget';
-import type { StoryRun } from './run';
+import { line } from '../../common/summaries';
+import { showDetails, type StoryRun } from './run';
 
 /** Keyframe images generated at once per story (one gate permit per batch). */
 const KEYFRAME_BATCH = 8;
@@ -17,6 +18,7 @@ export function followKeyframeRounds(run: StoryRun): void {
   setHandler(keyframesUpdated, ({ variations, paid }) => {
     applyVariations(run, variations);
     recordPaid(run, paid);
+    showDetails(run);
   });
 }
 
@@ -59,6 +61,11 @@ export async function makeKeyframes(run: StoryRun, boundaries: number[]): Promis
       const result = await executeChild(keyframesWorkflow, {
         workflowId: `${run.storyId}-keyframes-${round}`,
         taskQueue: run.queues.workflows,
+        staticSummary: line(
+          `keyframes round ${round}`,
+          `boundaries ${boundaries.join(', ')}`,
+          `${jobs.length - jobs.filter((j) => j.supplied).length} images ${spec.imageModel}`
+        ),
         args: [
           {
             storyId: run.storyId,

@@ -34,6 +34,7 @@ export function createNotifier(run: StoryRun): Notifier {
         await startChild(webhookOutboxWorkflow, {
           workflowId: outboxId,
           taskQueue: run.queues.workflows,
+          staticSummary: `webhooks of ${run.storyId}`,
           args: [{ storyId: run.storyId, events: [event], queues: run.queues }],
           parentClosePolicy: ParentClosePolicy.ABANDON,
           cancellationType: ChildWorkflowCancellationType.ABANDON,

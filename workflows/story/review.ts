@@ -3,7 +3,9 @@ import { failure, FailureType } from '../../common/failures';
 import type { ShotReview, StoryWorkflowInput } from '../../common/messages';
 import type { StoryResult } from '../../common/progress';
 import type { Notifier } from './notifications';
-import { setStage, type StoryRun } from './run';
+import { humanMs, line } from '../../common/summaries';
+import { recordReviewWait } from '../metrics';
+import { doneWaiting, setStage, waitingFor, type StoryRun } from './run';
 
 /**
  * Waits until a person approves the keyframes, regenerating boundaries they ask for (each a new round, capped by
@@ -24,8 +26,21 @@ export async function awaitKeyframeApproval(
       Object.assign(state.review, { notice, deadlineMs: Date.now() + run.reviewTimeoutMs });
     }
     await continueAsNewIfLong(run, notifier);
-    const waitMs = Math.max(1, (state.review.deadlineMs ?? Date.now() + run.reviewTimeoutMs) - Date.now());
-    const answered = await condition(() => state.review.approved || state.review.regenerate.length > 0, waitMs);
+    const deadlineMs = state.review.deadlineMs ?? Date.now() + run.reviewTimeoutMs;
+    const waitMs = Math.max(1, deadlineMs - Date.now());
+    const round = state.keyframeRounds;
+    waitingFor(
+      run,
+      'keyframe-review',
+      `keyframe review of round ${round} (reviewKeyframes), until ${new Date(deadlineMs).toISOString()}, ` +
+        `then ${run.spec.review.onTimeout}`
+    );
+    const answered = await condition(() => state.review.approved || state.review.regenerate.length > 0, waitMs, {
+      summary: line('keyframe review', `round ${round}`, `${run.spec.review.onTimeout} in ${humanMs(waitMs)}`),
+    });
+    doneWaiting(run, 'keyframe-review');
+    // The round's deadline was set when its review was asked for, and survives continue-as-new.
+    recordReviewWait('keyframes', Date.now() - (deadlineMs - run.reviewTimeoutMs), answered);
     if (!answered) {
       if (run.spec.review.onTimeout !== 'approve') {
         throw failure(FailureType.ReviewTimedOut, `nobody reviewed the keyframes within ${run.spec.review.timeout}`);
@@ -50,7 +65,14 @@ export async function awaitKeyframeApproval(
 /** Waits for a person's verdict on a shot's clip (or applies `review.onTimeout`). */
 export async function awaitClipDecision(run: StoryRun, notifier: Notifier, shot: number): Promise<ShotReview> {
   notifier.notify('story.needs-review', { review: { what: 'shot', shot: shot + 1 } });
-  const answered = await condition(() => run.shotDecisions.has(shot), run.reviewTimeoutMs);
+  const key = `clip-review-${shot + 1}`;
+  const askedAt = Date.now();
+  waitingFor(run, key, `clip review of shot ${shot + 1} (reviewShot), then ${run.spec.review.onTimeout}`);
+  const answered = await condition(() => run.shotDecisions.has(shot), run.reviewTimeoutMs, {
+    summary: line(`shot ${shot + 1} clip review`, `${run.spec.review.onTimeout} in ${humanMs(run.reviewTimeoutMs)}`),
+  });
+  doneWaiting(run, key);
+  recordReviewWait('clip', Date.now() - askedAt, answered);
   const decision = run.shotDecisions.get(shot);
   run.shotDecisions.delete(shot);
   if (answered && decision) return decision;

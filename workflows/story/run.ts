@@ -1,4 +1,4 @@
-import { log, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTES } from '../../common/constants';
 import { durationMs } from '../../common/duration';
 import { frameSize } from '../../common/frame-size';
@@ -7,10 +7,12 @@ import type { ProviderId } from '../../common/models';
 import type { ShotReview, StoryCheckpoint, StoryWorkflowInput } from '../../common/messages';
 import type { Stage } from '../../common/stages';
 import type { StoryProgress } from '../../common/progress';
+import { storyCurrentDetails } from '../../common/summaries';
 import { estimateStory, type PriceTable } from '../../common/pricing';
 import { keyframePrompt, type StorySpec } from '../../common/story';
 import type { TaskQueues } from '../../common/task-queues';
 import { DEFAULT_POLL_WINDOW_MS } from '../generation';
+import { recordStoryEnd } from '../metrics';
 import { DEFAULT_GATE_RECHECK_MS, type GateRef } from '../slots';
 
 /** Longest pause between failed clip attempts by default. */
@@ -53,6 +55,8 @@ export interface StoryRun {
   reserved: number;
   /** Clip verdicts received and not yet acted on, by shot. */
   readonly shotDecisions: Map<number, ShotReview>;
+  /** What the story waits for right now (a review, a budget), by key; shown in the Web UI's current details. */
+  readonly waits: Map<string, string>;
 }
 
 /** Builds the run from the workflow input, resuming the checkpoint of a continued run. */
@@ -84,6 +88,7 @@ export function startRun(input: StoryWorkflowInput): StoryRun {
     state: input.resume ?? initialState(input),
     reserved: 0,
     shotDecisions: new Map(),
+    waits: new Map(),
   };
 }
 
@@ -131,4 +136,34 @@ export function setStage(run: StoryRun, stage: Stage): void {
   progress.stageStartedAt[stage] = new Date().toISOString();
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.stage, value: stage }]);
   log.info('story stage', { storyId: run.storyId, stage });
+  showDetails(run);
+  if (stage === 'completed' || stage === 'failed' || stage === 'cancelled') {
+    recordStoryEnd(stage, progress.cost.used);
+  }
+}
+
+/**
+ * Shows the stage and what the story waits for (reviews and budgets in `run.waits`, and shots whose attempt waits
+ * for a provider slot) as the workflow's current details in the Web UI. Not a command: replay is unaffected.
+ */
+export function showDetails(run: StoryRun): void {
+  const waits = [...run.waits.values()];
+  const queued = run.state.progress.shots
+    .filter((s) => s.state === 'generating' && s.attempts.at(-1)?.state === 'waiting-for-slot')
+    .map((s) => s.index + 1);
+  if (queued.length) {
+    waits.push(`a video slot at the provider gate (${run.gate.workflowId}) for shot ${queued.join(', ')}`);
+  }
+  setCurrentDetails(storyCurrentDetails(run.state.progress, waits));
+}
+
+/** Marks what the story waits for (shown until {@link doneWaiting}). */
+export function waitingFor(run: StoryRun, key: string, what: string): void {
+  run.waits.set(key, what);
+  showDetails(run);
+}
+
+/** Clears a wait set by {@link waitingFor}. */
+export function doneWaiting(run: StoryRun, key: string): void {
+  if (run.waits.delete(key)) showDetails(run);
 }

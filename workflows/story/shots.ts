@@ -12,7 +12,8 @@ import { isBrokenChild, isProviderFailure, settleBrokenAttempt, settleFailedAtte
 import { recordPaid, reserve, unreserve } from './budget';
 import type { Notifier } from './notifications';
 import { awaitClipDecision } from './review';
-import { setStage, type StoryRun } from './run';
+import { line } from '../../common/summaries';
+import { setStage, showDetails, type StoryRun } from './run';
 
 /** Marks runs that show `awaiting-clip-review`; runs recorded before it replay without the stage changes. */
 const CLIP_REVIEW_STAGE_PATCH = 'awaiting-clip-review-stage';
@@ -47,11 +48,13 @@ export async function runShots(run: StoryRun, notifier: Notifier): Promise<Asset
   for (let i = 0; i < n; i++) {
     clips.push(await runShot(run, notifier, i, frame0));
     if (i + 1 < n) {
-      frame0 = await media.cutLastFrame({
-        storyId: run.storyId,
-        name: `${run.assetBase}/frames/shot-${i + 1}-last.png`,
-        clipPath: clips[i].path,
-      });
+      frame0 = await media.cutLastFrame.executeWithOptions({ summary: line(`shot ${i + 1}`, 'cut last frame') }, [
+        {
+          storyId: run.storyId,
+          name: `${run.assetBase}/frames/shot-${i + 1}-last.png`,
+          clipPath: clips[i].path,
+        },
+      ]);
     }
   }
   return clips;
@@ -124,6 +127,7 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
     const key = `${run.keyBase}/shot/${i + 1}/a${n}`;
     const cost = costOf(current.model);
     upsertAttempt(shot.attempts, { attempt: n, state: 'waiting-for-slot', credits: 0 });
+    showDetails(run);
     await reserve(run, cost, `shot ${i + 1} attempt ${n}`);
     let attempt: ClipAttempt;
     let refused = false;
@@ -132,6 +136,13 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
       const result = await executeChild(clipWorkflow, {
         workflowId: `${run.storyId}-shot-${i + 1}-attempt-${n}`,
         taskQueue: run.queues.workflows,
+        staticSummary: line(
+          `shot ${i + 1}`,
+          `attempt ${n}`,
+          `${spec.videoModel} ${shotSpec.duration} s ${spec.resolution}`,
+          feedback.length > 0 && `after ${feedback.length} rejection${feedback.length === 1 ? '' : 's'}`
+        ),
+        staticDetails: composeShotPrompt(spec.style, shotSpec.description, feedback),
         args: [
           {
             storyId: run.storyId,
@@ -184,6 +195,7 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
     }
     attempt = upsertAttempt(shot.attempts, attempt);
     shot.credits = roundMoney(shot.attempts.reduce((sum, a) => sum + a.credits, 0));
+    showDetails(run);
     if (outage && fallBack(attempt.failureReason ?? 'the provider failed')) continue;
 
     if (attempt.state === 'completed' && attempt.clip) {
@@ -225,7 +237,9 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
     }
     failuresInARow++;
     log.warn('clip attempt failed; trying again', { shot: i + 1, attempt: n, reason: attempt.failureReason });
-    await sleep(Math.min(RETRY_BASE_DELAY_MS * 2 ** (failuresInARow - 1), run.timings.maxRetryDelayMs));
+    await sleep(Math.min(RETRY_BASE_DELAY_MS * 2 ** (failuresInARow - 1), run.timings.maxRetryDelayMs), {
+      summary: line(`shot ${i + 1}`, `pause before attempt ${n + 1}`),
+    });
   }
 }
 

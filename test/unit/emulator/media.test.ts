@@ -11,6 +11,7 @@ import {
   keyframePng,
   lumaClient,
   meanAbsDiff,
+  keyframeTimes,
   probeVideo,
   settle,
   startTestServer,
@@ -123,6 +124,8 @@ describe('video generations', () => {
     expect(probe).toMatchObject({ codec: 'h264', width: 960, height: 540, pixelFormat: 'yuv420p', fps: 24 });
     expect(probe.frames).toBe(120);
     expect(Math.abs(probe.durationSeconds - 5)).toBeLessThanOrEqual(1 / 24);
+    // A keyframe every second, so a stitch can copy between them (docs/emulator.md).
+    expect(await keyframeTimes(video)).toEqual([0, 1, 2, 3, 4]);
 
     const first = path.join(work, 'first.png');
     const last = path.join(work, 'last.png');

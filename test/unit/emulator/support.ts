@@ -168,6 +168,20 @@ export async function probeVideo(file: string): Promise<VideoProbe> {
   };
 }
 
+/** Seconds of a video's keyframes (sync samples), from its packet list. */
+export async function keyframeTimes(file: string): Promise<number[]> {
+  const { stdout } = await exec('ffprobe', [
+    ...['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file],
+  ]);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split(','))
+    .filter(([, flags]) => flags?.includes('K'))
+    .map(([pts]) => Number(pts))
+    .sort((a, b) => a - b);
+}
+
 /** Extracts the first (or the true last) frame of a local video as PNG. */
 export async function extractFrame(video: string, which: 'first' | 'last', png: string): Promise<void> {
   const args =

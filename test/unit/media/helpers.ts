@@ -23,19 +23,87 @@ export async function ffmpegCli(args: string[]): Promise<string> {
   return stderr;
 }
 
+/** How a fixture clip is encoded; the defaults are quick, `PROVIDER_LIKE` is what the emulator writes. */
+export interface ClipEncoding {
+  preset?: string;
+  crf?: number;
+  /** Frames between keyframes (x264's default is 250). */
+  keyint?: number;
+  /** A video filter applied to the source, e.g. `scroll=h=0.02` so that every frame differs from the next. */
+  vf?: string;
+}
+
+/** x264 settings of the emulator's clips: veryfast, CRF 23, a keyframe every second at 24 fps. */
+export const PROVIDER_LIKE: ClipEncoding = { preset: 'veryfast', crf: 23, keyint: 24 };
+
 /** Writes an H.264 yuv420p MP4 from a lavfi source (testsrc2 changes on every frame), with an AAC track if asked. */
 export async function makeClip(
   file: string,
-  opts: { seconds: number; size?: string; fps?: number; source?: string; audioSeconds?: number }
+  opts: { seconds: number; size?: string; fps?: number; source?: string; audioSeconds?: number } & ClipEncoding
 ): Promise<string> {
-  const { seconds, size = '320x180', fps = 24, source = 'testsrc2', audioSeconds } = opts;
+  const { seconds, size = '320x180', fps = 24, source = 'testsrc2', audioSeconds, preset = 'ultrafast' } = opts;
   const audio = audioSeconds ? ['-f', 'lavfi', '-i', `sine=f=220:d=${audioSeconds}`, '-c:a', 'aac'] : [];
+  const encoding = [
+    ...(opts.crf !== undefined ? ['-crf', String(opts.crf)] : []),
+    // A keyframe every `keyint` frames and nowhere else, as the emulator writes them.
+    ...(opts.keyint !== undefined ? ['-g', String(opts.keyint), '-sc_threshold', '0'] : []),
+    ...(opts.vf !== undefined ? ['-vf', opts.vf] : []),
+  ];
   await ffmpegCli([
     ...['-v', 'error', '-f', 'lavfi', '-i', `${source}=s=${size}:r=${fps}:d=${seconds}`],
     ...audio,
-    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', file],
+    ...['-c:v', 'libx264', '-preset', preset, ...encoding, '-pix_fmt', 'yuv420p', file],
   ]);
   return file;
+}
+
+/** Seconds of the keyframes (sync samples) of a video's first stream, from its packet list. */
+export async function keyframeTimes(video: string): Promise<number[]> {
+  const { stdout } = await run('ffprobe', [
+    ...['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', video],
+  ]);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => line.split(','))
+    .filter(([, flags]) => flags?.includes('K'))
+    .map(([pts]) => Number(pts))
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Per-frame SSIM (0..1, 1 = identical) of video `a` against video `b` shifted by `shift` frames: entry n compares
+ * frame n of `a` with frame n + shift of `b` (undefined where `b` has no such frame). Frames counted by decoding.
+ */
+export async function ssimByFrame(a: string, b: string, shift = 0): Promise<Array<number | undefined>> {
+  const statsDir = await makeTempDir('reelflow-ssim-');
+  try {
+    const stats = path.join(statsDir, 'ssim.log');
+    const skip = (n: number) => (n > 0 ? `trim=start_frame=${n},setpts=PTS-STARTPTS,` : '');
+    await ffmpegCli([
+      ...['-v', 'error', '-i', a, '-i', b, '-lavfi'],
+      `[0:v]${skip(-shift)}null[x];[1:v]${skip(shift)}null[y];[x][y]ssim=stats_file=${stats}`,
+      ...['-f', 'null', '-'],
+    ]);
+    const values = (await fs.readFile(stats, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => Number(/All:([\d.]+)/.exec(line)?.[1]));
+    // Line k compares a[k + max(0, -shift)] with b[k + max(0, shift)].
+    const out: Array<number | undefined> = [];
+    values.forEach((v, k) => (out[k + Math.max(0, -shift)] = v));
+    return out;
+  } finally {
+    await removeDir(statsDir);
+  }
+}
+
+/** What ffmpeg prints at `-v error` while decoding the whole file: empty for a clean stream. */
+export async function decodeErrors(video: string): Promise<string> {
+  const { stderr } = await run('ffmpeg', ['-nostdin', '-v', 'error', '-i', video, '-f', 'null', '-'], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stderr.trim();
 }
 
 /** Writes a sine-wave WAV (amplitude 1/8, about -18 dBFS peak). */
