@@ -164,6 +164,39 @@ export default tseslint.config(
     },
   },
   {
+    // A provider's SDK, and every type it names, stays in its module in providers/ (and the emulator's face of it):
+    // the rest of reelflow sees the one provider interface.
+    files: [
+      'activities/**/*.ts',
+      'assets/**/*.ts',
+      'bench/**/*.ts',
+      'cli/**/*.ts',
+      'client/**/*.ts',
+      'config/**/*.ts',
+      'dev/**/*.ts',
+      'inputs/**/*.ts',
+      'server/**/*.ts',
+      'workers/**/*.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['lumaai', '@fal-ai/client'].map((name) => ({
+            name,
+            message: 'Provider SDKs live in providers/ (one module per provider); use the VideoProvider interface.',
+          })),
+          patterns: [
+            {
+              group: ['lumaai/*', '@fal-ai/client/*'],
+              message: 'Provider SDKs live in providers/ (one module per provider); use the VideoProvider interface.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no side-effecting packages.
     files: ['workflows/**/*.ts', 'common/**/*.ts'],
     rules: {
