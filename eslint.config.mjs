@@ -125,14 +125,42 @@ const mayNotImport = {
     why: 'emulator/ is the provider stand-in, its own small world',
   },
   bench: { from: ['emulator'], why: 'only dev/ (and tests) may start the emulator' },
+  chaos: {
+    from: ['workflows', 'activities', 'workers'],
+    why: 'chaos/ drives the stack from outside: its processes, the client library, the HTTP API and the CLI',
+  },
 };
-const boundaryZones = Object.entries(mayNotImport).flatMap(([target, { from, why }]) =>
-  from.map((f) => ({ target: `./${target}`, from: `./${f}`, message: `${target}/ may not import ${f}/: ${why}.` }))
-);
+const boundaryZones = [
+  ...Object.entries(mayNotImport).flatMap(([target, { from, why }]) =>
+    from.map((f) => ({ target: `./${target}`, from: `./${f}`, message: `${target}/ may not import ${f}/: ${why}.` }))
+  ),
+  // Nothing the product or its tools run may depend on the suite.
+  ...[...RUNTIME_FOLDERS, 'bench'].map((target) => ({
+    target: `./${target}`,
+    from: './chaos',
+    message: `${target}/ may not import chaos/: the chaos suite is a tool that drives the product, not part of it.`,
+  })),
+];
+
+const PROVIDER_SDK_MESSAGE =
+  'Provider SDKs live in providers/ (one module per provider); use the VideoProvider interface.';
+/** The SDKs only providers/ (and the emulator) may import. */
+const PROVIDER_SDK_BAN = {
+  paths: ['lumaai', '@fal-ai/client'].map((name) => ({ name, message: PROVIDER_SDK_MESSAGE })),
+  patterns: [{ group: ['lumaai/*', '@fal-ai/client/*'], message: PROVIDER_SDK_MESSAGE }],
+};
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/**', '.reelflow/**', 'out/**', 'test-artifacts/**', 'server/review-page/dist/**', 'bin/**'],
+    ignores: [
+      'node_modules/**',
+      '.reelflow/**',
+      'out/**',
+      'test-artifacts/**',
+      'chaos/results/**',
+      'server/review-page/dist/**',
+      'bin/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -178,20 +206,47 @@ export default tseslint.config(
       'server/**/*.ts',
       'workers/**/*.ts',
     ],
+    rules: { 'no-restricted-imports': ['error', PROVIDER_SDK_BAN] },
+  },
+  {
+    // Asset files are touched only by the asset store (assets/): code that handles asset references gets a file into
+    // a scratch dir with `assets.get` and stores one with `assets.put`, so it works on any host and either backend.
+    // (ffmpeg.ts, images.ts, fetch.ts, scratch.ts and atomic-write.ts work on scratch files only; inputs/ and client/
+    // read a story's own files; the review page reads its bundle; the CLI writes `result --out` JSON.)
+    files: [
+      'activities/media.ts',
+      'activities/generations.ts',
+      'activities/webhooks.ts',
+      'activities/gate.ts',
+      'activities/index.ts',
+      'workers/**/*.ts',
+      'server/**/*.ts',
+      'cli/**/*.ts',
+      'dev/demo.ts',
+    ],
+    // Files that read no asset: the review page's bundle, `result --out`, the workflow bundle's tracing check, the
+    // package version of the build id, the replay gate's recorded histories.
+    ignores: [
+      'server/review-page/index.ts',
+      'cli/reelflow.ts',
+      'workers/create-workers.ts',
+      'workers/deployment.ts',
+      'workers/deploy/replay-gate.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: ['lumaai', '@fal-ai/client'].map((name) => ({
-            name,
-            message: 'Provider SDKs live in providers/ (one module per provider); use the VideoProvider interface.',
-          })),
-          patterns: [
-            {
-              group: ['lumaai/*', '@fal-ai/client/*'],
-              message: 'Provider SDKs live in providers/ (one module per provider); use the VideoProvider interface.',
-            },
+          // This block replaces the provider-SDK block's rule for these files, so it carries that ban too.
+          paths: [
+            ...['fs', 'fs/promises', 'node:fs', 'node:fs/promises'].map((name) => ({
+              name,
+              message:
+                'Asset files go through the asset store (assets/): get() a stored file into a scratch dir, put() one back.',
+            })),
+            ...PROVIDER_SDK_BAN.paths,
           ],
+          patterns: PROVIDER_SDK_BAN.patterns,
         },
       ],
     },

@@ -27,6 +27,13 @@ module.exports = {
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },
+    {
+      // The chaos suite's short profile (`chaos/`): its own stack of real processes, several minutes.
+      displayName: 'chaos',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': swc },
+      testMatch: ['<rootDir>/test/chaos/**/*.test.ts'],
+    },
   ],
   testTimeout: 180_000,
   // Temporal's native runtime keeps the event loop alive after every worker and connection is closed.

@@ -1,14 +1,12 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AssetStore } from '../assets';
 import { FailureType, nonRetryable } from '../common/failures';
 import type { CheckedInputs } from '../common/messages';
-import type { AssetRef, StoryOutput } from '../common/progress';
+import type { AssetRef, StoredFile, StoryOutput } from '../common/progress';
 import { isUrlReference, type SuppliedInput } from '../common/story';
 import { checkAudioFile } from '../inputs';
-import { writeAtomically } from './atomic-write';
 import { downloadToFile, resolveInputFile } from './fetch';
 import { extractFrame, extractLastFrame, probeMedia, verifyClip } from './ffmpeg';
 import { whileHeartbeating } from './heartbeat';
@@ -36,9 +34,26 @@ export type KeyframeSource = { providerUrl: string } | { supplied: string };
 /** Supplied inputs fetched and checked at once by {@link checkSuppliedInputs}. */
 const INPUT_CHECKS_AT_ONCE = 4;
 
-/** Builds the ffmpeg/sharp activities. */
+/**
+ * Builds the ffmpeg/sharp activities. Each works in its own scratch directory: it gets its inputs from the asset
+ * store, makes its outputs there and puts them in the store, so it may run on any host that reaches the store and
+ * never reads a path another process wrote.
+ */
 export function createMediaActivities(deps: MediaDeps) {
   const withScratch = <T>(fn: (dir: string) => Promise<T>) => inScratch(fn, deps.scratchDir);
+  /** Puts a finished scratch file in the store as `ref`. */
+  const store = async (file: string, ref: AssetRef, signal?: AbortSignal): Promise<AssetRef> => {
+    const outcome = await deps.assets.put(file, ref, { signal });
+    // A twin attempt of this step stored its (equally valid) output first; that one stays.
+    if (outcome === 'kept-existing') log.warn('asset already stored with other bytes; the first is kept', { ref });
+    return ref;
+  };
+  /** Gets a stored file into the scratch dir as `name`. */
+  const fetchStored = async (file: StoredFile, dir: string, name: string, signal?: AbortSignal): Promise<string> => {
+    const local = path.join(dir, name);
+    await deps.assets.get(file, local, { signal });
+    return local;
+  };
   const providerDownload = (url: string, dest: string, signal: AbortSignal) =>
     downloadToFile(url, dest, {
       allowedHosts: deps.providerHosts.length ? deps.providerHosts : undefined,
@@ -77,21 +92,18 @@ export function createMediaActivities(deps: MediaDeps) {
       throw err;
     };
     if (item.kind === 'image') {
-      const target = await deps.assets.ref(
-        input.storyId,
-        `${input.assetBase}/keyframes/b${item.boundary}-supplied.png`
-      );
-      await normalizeImage(local, target.path, { width: input.width, height: input.height }).catch(named);
-      return target;
+      const target = deps.assets.ref(input.storyId, `${input.assetBase}/keyframes/b${item.boundary}-supplied.png`);
+      const fitted = path.join(dir, `checked-b${item.boundary}.png`);
+      await normalizeImage(local, fitted, { width: input.width, height: input.height }).catch(named);
+      return store(fitted, target, signal);
     }
     await checkAudioFile(local, { maxSeconds: deps.maxAudioSeconds, signal }).catch(named);
     const ext = path.extname(local).toLowerCase();
-    const target = await deps.assets.ref(
+    const target = deps.assets.ref(
       input.storyId,
       `${input.assetBase}/input/audio${/^\.[a-z0-9]{1,5}$/.test(ext) ? ext : ''}`
     );
-    await writeAtomically(target.path, (tmp) => copyFile(local, tmp));
-    return target;
+    return store(local, target, signal);
   }
 
   return {
@@ -168,8 +180,8 @@ export function createMediaActivities(deps: MediaDeps) {
       height: number;
     }): Promise<AssetRef> {
       const ctx = Context.current();
-      const target = await deps.assets.ref(input.storyId, input.name);
-      await whileHeartbeating(() =>
+      const target = deps.assets.ref(input.storyId, input.name);
+      return whileHeartbeating(() =>
         withScratch(async (dir) => {
           let local: string;
           if ('providerUrl' in input.source) {
@@ -183,10 +195,11 @@ export function createMediaActivities(deps: MediaDeps) {
               signal: ctx.cancellationSignal,
             });
           }
-          await normalizeImage(local, target.path, { width: input.width, height: input.height });
+          const fitted = path.join(dir, 'keyframe.png');
+          await normalizeImage(local, fitted, { width: input.width, height: input.height });
+          return store(fitted, target, ctx.cancellationSignal);
         })
       );
-      return target;
     },
 
     /** Downloads a finished clip and checks it is the clip that was asked for (duration, size, codec). */
@@ -197,24 +210,35 @@ export function createMediaActivities(deps: MediaDeps) {
       expected: { durationSeconds: number; width: number; height: number };
     }): Promise<AssetRef> {
       const ctx = Context.current();
-      const target = await deps.assets.ref(input.storyId, input.name);
-      await whileHeartbeating(() =>
+      const target = deps.assets.ref(input.storyId, input.name);
+      return whileHeartbeating(() =>
         withScratch(async (dir) => {
           const local = path.join(dir, 'clip.mp4');
           await providerDownload(input.url, local, ctx.cancellationSignal);
           await verifyClip(local, { ...input.expected, codec: 'h264' });
-          await copyFile(local, target.path);
+          return store(local, target, ctx.cancellationSignal);
         })
       );
-      return target;
     },
 
     /** Cuts the true last frame of a clip (chained mode starts the next shot from it). */
-    async cutLastFrame(input: { storyId: string; name: string; clipPath: string }): Promise<AssetRef> {
-      const target = await deps.assets.ref(input.storyId, input.name);
+    async cutLastFrame(input: {
+      storyId: string;
+      name: string;
+      clip?: AssetRef;
+      /** The clip's local path, as workflow code older than the object store passes it. */
+      clipPath?: string;
+    }): Promise<AssetRef> {
+      const target = deps.assets.ref(input.storyId, input.name);
       const signal = Context.current().cancellationSignal;
-      await whileHeartbeating(() => extractLastFrame(input.clipPath, target.path, { signal }));
-      return target;
+      return whileHeartbeating(() =>
+        withScratch(async (dir) => {
+          const clip = await fetchStored(input.clip ?? input.clipPath!, dir, 'clip.mp4', signal);
+          const frame = path.join(dir, 'last.png');
+          await extractLastFrame(clip, frame, { signal });
+          return store(frame, target, signal);
+        })
+      );
     },
 
     /** Stitches the clips into the final MP4, with its poster frame and storyboard contact sheet. */
@@ -222,40 +246,49 @@ export function createMediaActivities(deps: MediaDeps) {
       storyId: string;
       /** Folder of the outputs inside the story's asset folder (default `output`). */
       outputDir?: string;
-      clips: string[];
+      /** The clips in order (local paths from workflow code older than the object store). */
+      clips: StoredFile[];
       crossfadeSeconds: number;
-      audio?: { src: string; volume: number };
-      keyframes: Array<{ path: string; label: string }>;
+      /** `stored`: the checked copy in the store; without it, `src` is the story's own path or URL. */
+      audio?: { src: string; volume: number; stored?: AssetRef };
+      /** `ref`: the keyframe in the store; `path`: its local path, from workflow code older than the object store. */
+      keyframes: Array<{ label: string; ref?: AssetRef; path?: string }>;
     }): Promise<StoryOutput> {
       const ctx = Context.current();
-      const [video, poster, storyboard] = await Promise.all([
-        deps.assets.ref(input.storyId, `${input.outputDir ?? 'output'}/story.mp4`),
-        deps.assets.ref(input.storyId, `${input.outputDir ?? 'output'}/poster.jpg`),
-        deps.assets.ref(input.storyId, `${input.outputDir ?? 'output'}/storyboard.png`),
-      ]);
+      const signal = ctx.cancellationSignal;
+      const outputs = (name: string) => deps.assets.ref(input.storyId, `${input.outputDir ?? 'output'}/${name}`);
+      const [video, poster, storyboard] = [outputs('story.mp4'), outputs('poster.jpg'), outputs('storyboard.png')];
       return whileHeartbeating(() =>
         withScratch(async (dir) => {
-          const audioPath = input.audio
-            ? await resolveInputFile(input.audio.src, {
-                downloadDir: dir,
-                allowPrivate: deps.allowPrivateInputs,
-                maxBytes: deps.maxDownloadBytes,
-                signal: ctx.cancellationSignal,
-              })
-            : undefined;
+          const clips = await Promise.all(
+            input.clips.map((clip, i) => fetchStored(clip, dir, `clip-${i + 1}.mp4`, signal))
+          );
+          const tiles = await Promise.all(
+            input.keyframes.map(async (k, i) => ({
+              label: k.label,
+              path: await fetchStored(k.ref ?? k.path!, dir, `keyframe-${i}.png`, signal),
+            }))
+          );
+          const audioPath = input.audio ? await audioFile(input.audio, dir, signal) : undefined;
+          const out = { video: path.join(dir, 'story.mp4'), poster: path.join(dir, 'poster.jpg') };
           const stitched = await stitchClips({
-            clips: input.clips,
-            outPath: video.path,
+            clips,
+            outPath: out.video,
             crossfadeSeconds: input.crossfadeSeconds,
             audio: audioPath ? { path: audioPath, volume: input.audio!.volume } : undefined,
-            signal: ctx.cancellationSignal,
+            signal,
             onProgress: (fraction) => ctx.heartbeat({ fraction }),
           });
-          const info = await probeMedia(video.path);
+          const info = await probeMedia(out.video);
           const frame = path.join(dir, 'poster.png');
-          await extractFrame(video.path, Math.min(1, info.durationSeconds / 3), frame);
-          await makePoster(frame, poster.path);
-          await makeContactSheet({ tiles: input.keyframes, outPath: storyboard.path });
+          await extractFrame(out.video, Math.min(1, info.durationSeconds / 3), frame);
+          await makePoster(frame, out.poster);
+          const sheet = path.join(dir, 'storyboard.png');
+          await makeContactSheet({ tiles, outPath: sheet });
+          // The video last: a stored video means its poster and storyboard are there too.
+          await store(out.poster, poster, signal);
+          await store(sheet, storyboard, signal);
+          await store(out.video, video, signal);
           const stitch = {
             method: stitched.method,
             reencodedSeconds: Number(stitched.reencodedSeconds.toFixed(3)),
@@ -267,6 +300,19 @@ export function createMediaActivities(deps: MediaDeps) {
       );
     },
   };
+
+  /** The audio track as a scratch file: the checked copy from the store, or the story's own file or URL. */
+  async function audioFile(audio: { src: string; stored?: AssetRef }, dir: string, signal: AbortSignal) {
+    // Older workflow code passed the checked copy's local path as `src`.
+    const stored = audio.stored ?? deps.assets.find(audio.src);
+    if (stored) return fetchStored(stored, dir, `audio${path.extname(stored.url)}`, signal);
+    return resolveInputFile(audio.src, {
+      downloadDir: dir,
+      allowPrivate: deps.allowPrivateInputs,
+      maxBytes: deps.maxDownloadBytes,
+      signal,
+    });
+  }
 }
 
 function withoutQuery(url: string): string {

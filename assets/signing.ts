@@ -45,6 +45,18 @@ export class ExpiringSigner {
  */
 export function expiryFor(nowSeconds: number, ttlSeconds: number): number {
   const ttl = Math.max(1, Math.round(ttlSeconds));
-  const step = Math.max(1, Math.min(600, Math.floor(ttl / 6)));
-  return Math.ceil((nowSeconds + ttl) / step) * step;
+  return Math.ceil((nowSeconds + ttl) / stepOf(ttl)) * stepOf(ttl);
+}
+
+function stepOf(ttl: number): number {
+  return Math.max(1, Math.min(600, Math.floor(ttl / 6)));
+}
+
+/**
+ * The window {@link expiryFor} puts a URL in: from the start of the current step to its expiry. A presigned URL dated
+ * at the step's start is the same URL for the whole step, as an HMAC-signed one is.
+ */
+export function expiryWindow(nowSeconds: number, ttlSeconds: number): { issuedAt: number; expiresAt: number } {
+  const step = stepOf(Math.max(1, Math.round(ttlSeconds)));
+  return { issuedAt: Math.floor(nowSeconds / step) * step, expiresAt: expiryFor(nowSeconds, ttlSeconds) };
 }

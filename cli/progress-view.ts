@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { StoryProgress } from '../common/progress';
+import { fileName, type StoryProgress } from '../common/progress';
 import type { ReelflowClient } from '../client/reelflow-client';
 
 const FINAL_STAGES = new Set(['completed', 'failed', 'cancelled']);
@@ -38,7 +38,7 @@ export function formatProgress(p: StoryProgress): string {
   lines.push(
     `credits: ${p.cost.used}${budget} (estimate ${p.cost.estimated.credits}), $${p.cost.dollars.toFixed(2)}${p.cost.waitingForBudget ? ' — WAITING FOR BUDGET' : ''}`
   );
-  if (p.output) lines.push(`video: ${p.output.video.path}`);
+  if (p.output) lines.push(`video: ${fileName(p.output.video)}`);
   return lines.join('\n');
 }
 

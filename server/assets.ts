@@ -1,8 +1,5 @@
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { mkdirSync, realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
-import path from 'node:path';
 import type { AssetStore } from '../assets';
 import type { ApiAuth } from './api/auth';
 import { ApiError } from './api/errors';
@@ -24,8 +21,7 @@ export async function registerAssetRoutes(app: FastifyInstance, deps: AssetRoute
   const served = deps.assets.served;
   // An object store hands out its own presigned URLs: there is nothing to serve here.
   if (!served) return;
-  mkdirSync(served.root, { recursive: true });
-  const realRoot = realpathSync(served.root);
+  served.prepare();
 
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (request) => {
@@ -42,10 +38,7 @@ export async function registerAssetRoutes(app: FastifyInstance, deps: AssetRoute
         deps.auth.authorize(request, 'read', rel.split('/')[0]);
       }
       // A symlink inside the folder must not lead out of it.
-      const real = await realpath(path.join(served.root, rel)).catch(() => undefined);
-      if (real && real !== realRoot && !real.startsWith(realRoot + path.sep)) {
-        throw new ApiError('not-found', `no asset ${request.url.split('?')[0]}`);
-      }
+      if (!(await served.staysInside(rel))) throw new ApiError('not-found', `no asset ${request.url.split('?')[0]}`);
     });
     scope.addHook('onSend', async (_request, reply) => {
       // Per caller: a shared cache must never hand a file fetched with a token to someone without one.

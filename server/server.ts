@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
-import { createLocalAssetStore, type AssetStore } from '../assets';
+import { createAssetStore, type AssetStore } from '../assets';
 import type { ReelflowConfig } from '../config';
 import { ApiAuth } from './api/auth';
 import { installErrorHandlers } from './api/errors';
@@ -18,7 +18,7 @@ export interface ServerDeps {
   logger?: boolean;
   /** Token and review-link checks; default: built from `config.api`. */
   auth?: ApiAuth;
-  /** The asset store whose URLs answers carry (and whose files are served); default: the local one of `config`. */
+  /** The asset store whose URLs answers carry (and whose files are served, when local); default: `config`'s. */
   assets?: AssetStore;
 }
 
@@ -34,7 +34,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   const auth = deps.auth ?? new ApiAuth({ tokens: deps.config.api.tokens, signingSecret: secret });
   const assets =
     deps.assets ??
-    createLocalAssetStore({ root: deps.config.assetsDir, publicBaseUrl: deps.config.http.publicUrl, secret });
+    createAssetStore({ location: deps.config.assets, publicBaseUrl: deps.config.http.publicUrl, secret: () => secret });
   installErrorHandlers(app);
   await registerAssetRoutes(app, { assets, auth });
 

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivitiesByQueue } from '../activities';
 import { sweepStaleScratch } from '../activities/scratch';
-import { createLocalAssetStore, PROVIDER_URL_TTL_SECONDS, WEBHOOK_URL_TTL_SECONDS } from '../assets';
+import { createAssetStore, PROVIDER_URL_TTL_SECONDS, WEBHOOK_URL_TTL_SECONDS } from '../assets';
 import { type ProviderSettings, type ReelflowConfig, requireLumaKey, requireSigningSecret } from '../config';
 import { createProviders } from '../providers';
 import { workerDeploymentOptions } from './deployment';
@@ -41,10 +41,11 @@ function buildActivities(config: ReelflowConfig, temporal: Client) {
     fal: { apiKey: config.fal.apiKey, baseUrl: config.fal.baseUrl, timings: timingsOf(config.fal) },
     callbackBaseUrl: config.http.publicUrl,
   });
-  const assets = createLocalAssetStore({
-    root: config.assetsDir,
+  // An object store presigns its own URLs; only the local store's are signed with our secret.
+  const assets = createAssetStore({
+    location: config.assets,
     publicBaseUrl: config.http.publicUrl,
-    secret: requireSigningSecret(config),
+    secret: () => requireSigningSecret(config),
   });
   return createActivitiesByQueue({
     providers,

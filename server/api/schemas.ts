@@ -53,12 +53,16 @@ export { modelListingSchema } from '../../common/listing';
 
 // ---- responses ----------------------------------------------------------------------------------------------------
 
+const ASSET_URL =
+  'URL of a file, fetched without a token for 1 hour: under /assets/ with our signature (local asset store), or a ' +
+  'presigned GET URL of the bucket (S3 asset store)';
+
 /** Progress and result as the API sends them: the same schemas as the workflows', with files as URLs only. */
 const publicStory = storySchemas(
   z.object({
-    url: z.string().describe('URL of a file under /assets/, signed to be fetched without a token for 1 hour'),
+    url: z.string().describe(ASSET_URL),
   }),
-  z.string().describe('URL of a file under /assets/, signed to be fetched without a token for 1 hour')
+  z.string().describe(ASSET_URL)
 );
 
 export { costEstimateSchema, costProgressSchema, reviewAckSchema };

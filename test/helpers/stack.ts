@@ -16,6 +16,8 @@ import { loadConfig, type ReelflowConfig } from '../../config';
 import { createWorkers } from '../../workers/create-workers';
 import { ensureSearchAttributes } from '../../workers/search-attributes';
 import type { StoryProgress } from '../../common/progress';
+import { createAssetStore, type AssetStore } from '../../assets';
+import type { S3TestServer } from './s3-server';
 
 let runtimeInstalled = false;
 
@@ -42,6 +44,8 @@ export interface TestStack {
   server: FastifyInstance;
   lumaKey: string;
   falKey: string;
+  /** The deployment's asset store (the local folder, or the bucket with `s3`), as its processes see it. */
+  assets: AssetStore;
   /** Starts the in-process workers (already started unless `startWorkers: false`). */
   startWorkers(): Promise<void>;
   /** Stops the in-process workers gracefully. */
@@ -58,6 +62,8 @@ export async function startTestStack(
     startWorkers?: boolean;
     /** Another Temporal server, e.g. a time-skipping TestWorkflowEnvironment's (default: the shared dev server). */
     temporal?: { client: Client; nativeConnection: NativeConnection; address: string };
+    /** Keep assets in a fresh bucket of this S3-compatible server (REELFLOW_ASSET_STORE) instead of the data dir. */
+    s3?: S3TestServer;
   } = {}
 ): Promise<TestStack> {
   quietRuntime();
@@ -95,9 +101,20 @@ export async function startTestStack(
     // Per-minute limits are tested where they matter; elsewhere they would only make a test file wait.
     LUMA_CREATES_PER_MINUTE: '1000',
     LUMA_IMAGE_CREATES_PER_MINUTE: '1000',
+    ...(options.s3 && {
+      ...options.s3.env,
+      REELFLOW_ASSET_STORE: `s3://${await options.s3.createBucket()}/deployment-1`,
+    }),
     ...options.env,
   };
+  // The in-process workers and server use the AWS SDK, which reads its settings from the process environment.
+  if (options.s3) Object.assign(process.env, options.s3.env);
   const config = loadConfig(env);
+  const assets = createAssetStore({
+    location: config.assets,
+    publicBaseUrl: config.http.publicUrl,
+    secret: () => config.api.signingSecret!,
+  });
   const connection = options.temporal ? undefined : await Connection.connect({ address });
   const temporal = options.temporal?.client ?? new Client({ connection, namespace: config.temporal.namespace });
   if (options.temporal) await ensureSearchAttributes(temporal, config.temporal.namespace);
@@ -118,6 +135,7 @@ export async function startTestStack(
     server,
     lumaKey,
     falKey,
+    assets,
     async startWorkers() {
       workerConnection ??= await NativeConnection.connect({ address });
       workers = await createWorkers({

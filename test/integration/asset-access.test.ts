@@ -2,12 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { createLocalAssetStore } from '../../assets';
-import type { StoryProgress } from '../../common/progress';
+import { createLocalAssetStore, createS3AssetStore, type AssetStore } from '../../assets';
+import { resultFromProgress, type AssetRef, type StoryProgress } from '../../common/progress';
 import { loadConfig } from '../../config';
 import type { StoryClient } from '../../server/api/routes';
-import { errorSchema, reviewLinkSchema, storyProgressSchema } from '../../server/api/schemas';
+import { errorSchema, reviewLinkSchema, storyProgressSchema, storyResultSchema } from '../../server/api/schemas';
 import { createServer } from '../../server/server';
+import { startS3Server, type S3TestServer } from '../helpers/s3-server';
 
 // Who may fetch a story's files under /assets/, over real HTTP against the real server (a fake story client, real
 // files): a signed URL for exactly that file, a role token, a review link of the file's own story, or nobody.
@@ -22,9 +23,8 @@ const fileB = path.join(assetsDir, 'story-b', 'run-1', 'output', 'story.mp4');
 let base: string;
 let close: () => Promise<void>;
 
-function progressOf(storyId: string): StoryProgress {
-  const file = storyId === 'story-a' ? fileA : fileB;
-  return {
+function progressOf(storyId: string, ref: AssetRef = store().refForPath(storyId === 'story-a' ? fileA : fileB)) {
+  const progress: StoryProgress = {
     storyId,
     title: storyId,
     mode: 'parallel',
@@ -35,7 +35,7 @@ function progressOf(storyId: string): StoryProgress {
         prompt: 'p',
         round: 1,
         state: 'ready',
-        variations: [{ index: 0, state: 'ready', credits: 1, ...store().refForPath(file) }],
+        variations: [{ index: 0, state: 'ready', credits: 1, ...ref }],
       },
     ],
     shots: [],
@@ -47,6 +47,7 @@ function progressOf(storyId: string): StoryProgress {
     },
     stageStartedAt: {},
   };
+  return progress;
 }
 
 /** The store as the workers of this deployment see it (same root, URL and secret). */
@@ -237,4 +238,94 @@ test('scratch dotfiles, symlinks out of the folder and climbing paths are never 
     expect(answer.body).not.toContain('"name": "reelflow"');
     expect(answer.body).not.toContain('outside the assets folder');
   }
+});
+
+describe('with the S3 asset store', () => {
+  // The same server on a bucket (moto): it serves no /assets/ at all, and answers carry presigned GET URLs that fetch
+  // straight from the bucket, so neither Luma nor a reviewer needs our server to be public for files.
+  let s3: S3TestServer;
+  let bucket: string;
+  let s3Base: string;
+  let s3Store: AssetStore;
+  let closeS3: () => Promise<void>;
+  let ref: AssetRef;
+
+  beforeAll(async () => {
+    s3 = await startS3Server('moto');
+    bucket = await s3.createBucket();
+    Object.assign(process.env, s3.env);
+    s3Store = createS3AssetStore({ bucket, prefix: 'assets', client: s3.client });
+    ref = s3Store.ref('story-s3', 'run-1/keyframes/b0-v0.png');
+    const file = path.join(dataDir, 'upload.png');
+    writeFileSync(file, BODY);
+    await s3Store.put(file, ref);
+    const port = await new Promise<number>((resolve) => {
+      const probe = http.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    s3Base = `http://127.0.0.1:${port}`;
+    const config = loadConfig({
+      REELFLOW_DATA_DIR: path.join(dataDir, 's3-server'),
+      REELFLOW_HTTP_PORT: String(port),
+      REELFLOW_API_TOKENS: 'b-token:backend,r-token:reviewer',
+      REELFLOW_SIGNING_SECRET: SECRET,
+      REELFLOW_ASSET_STORE: `s3://${bucket}/assets`,
+    });
+    const progress = { ...progressOf('story-s3', ref), stage: 'completed' as const };
+    progress.output = { video: ref, poster: ref, storyboard: ref, durationSeconds: 1 };
+    const s3Client: StoryClient = {
+      ...client,
+      progress: async (id) => {
+        if (id !== 'story-s3') throw new Error('unknown');
+        return progress;
+      },
+      result: async () => resultFromProgress(progress),
+    };
+    // The server builds its store from the settings alone (REELFLOW_ASSET_STORE and the AWS_* environment).
+    const app = await createServer({ config, client: s3Client });
+    await app.listen({ host: '127.0.0.1', port });
+    closeS3 = () => app.close();
+  }, 60_000);
+  afterAll(async () => {
+    await closeS3?.();
+    await s3?.stop();
+  });
+
+  test('the server serves no /assets/: files are not on its disk', async () => {
+    const answer = await get(`${s3Base}/assets/story-s3/run-1/keyframes/b0-v0.png`, {
+      authorization: 'Bearer r-token',
+    });
+    expect(answer.status).toBe(404);
+  });
+
+  test('progress and result answers carry presigned bucket URLs that fetch the file without our server', async () => {
+    const answer = await fetch(`${s3Base}/v1/stories/story-s3`, { headers: { authorization: 'Bearer r-token' } });
+    const body = (await answer.json()) as Record<string, unknown>;
+    const progress = storyProgressSchema.parse(body);
+    const variation = (body.keyframes as Array<{ variations: Array<Record<string, unknown>> }>)[0].variations[0];
+    // Only the URL: no store key, no path, no bare s3:// URL.
+    expect(Object.keys(variation).sort()).toEqual(['credits', 'index', 'state', 'url']);
+    expect(JSON.stringify(body)).not.toContain('s3://');
+    const signed = new URL(progress.keyframes[0].variations[0].url!);
+    expect(`${signed.origin}${signed.pathname}`).toBe(`${s3.endpoint}/${bucket}/assets/${ref.key}`);
+    expect(Number(signed.searchParams.get('X-Amz-Expires'))).toBeGreaterThanOrEqual(3600);
+    const fetched = await get(signed.toString());
+    expect(fetched.status).toBe(200);
+    expect(fetched.body.equals(BODY)).toBe(true);
+    expect((await get(`${signed.origin}${signed.pathname}`)).status).toBe(403);
+
+    const result = storyResultSchema.parse(
+      await (
+        await fetch(`${s3Base}/v1/stories/story-s3/result`, { headers: { authorization: 'Bearer b-token' } })
+      ).json()
+    );
+    expect(new URL(result.video!).pathname).toBe(`/${bucket}/assets/${ref.key}`);
+    expect((await get(result.video!)).body.equals(BODY)).toBe(true);
+  });
+
+  test('without credentials the API still refuses before handing out any URL', async () => {
+    expect((await fetch(`${s3Base}/v1/stories/story-s3`)).status).toBe(401);
+  });
 });

@@ -178,7 +178,7 @@ test('good supplied inputs are fetched once: no keyframe round, and the video ca
   expect(result.credits).toBeCloseTo(ledger.netCredits, 4);
   const progress = await stack.client.progress('precheck-good');
   expect(progress.keyframes.map((k) => k.variations.map((v) => v.supplied))).toEqual([[true], [true], [true]]);
-  const video = await probeMedia(progress.output!.video.path);
+  const video = await probeMedia(progress.output!.video.path!);
   expect(video.audioCodec).toBe('aac');
   expect(video.durationSeconds).toBeCloseTo(10, 0);
 });

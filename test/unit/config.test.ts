@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ENV, loadConfig, requireSigningSecret } from '../../config';
+import { AWS_SDK_ENV, ENV, loadConfig, requireSigningSecret } from '../../config';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -45,8 +45,9 @@ test('the signing secret: its own name first, the older review-secret name after
 
 test('docker-compose services only use env names the config module defines', () => {
   const compose = YAML.parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true });
-  const known = new Set([
+  const known = new Set<string>([
     ...Object.keys(ENV),
+    ...AWS_SDK_ENV,
     'LUMA_EMULATOR_KEYS',
     'LUMA_EMULATOR_PORT',
     'LUMA_EMULATOR_HOST',
@@ -61,4 +62,35 @@ test('docker-compose services only use env names the config module defines', () 
   }
   // The API container is never open: its callers (the host's port, Luma) are not loopback.
   expect(compose.services.api.environment.REELFLOW_API_TOKENS).toMatch(/^\$\{REELFLOW_API_TOKENS:\?/);
+  // Worker and API share no disk, only the bucket of the compose file's own S3-compatible service.
+  for (const name of ['worker', 'api']) {
+    const service = compose.services[name];
+    expect({ name, volumes: service.volumes }).toEqual({ name, volumes: undefined });
+    const store = service.environment.REELFLOW_ASSET_STORE;
+    expect(loadConfig({ REELFLOW_ASSET_STORE: store }).assets).toEqual({
+      kind: 's3',
+      bucket: 'reelflow',
+      prefix: 'assets',
+    });
+    expect(service.depends_on['s3-setup']).toEqual({ condition: 'service_completed_successfully' });
+  }
+  expect(compose.services.worker.environment.AWS_ENDPOINT_URL_S3).toBe('http://s3:7070');
+  expect(compose.services.s3.command).toEqual(expect.arrayContaining(['--port', ':7070']));
+});
+
+test('the asset store setting: unset is the local folder, s3://bucket/prefix a bucket, anything else refused', () => {
+  expect(loadConfig({ REELFLOW_DATA_DIR: '/srv/rf' }).assets).toEqual({ kind: 'local', dir: '/srv/rf/assets' });
+  expect(loadConfig({ REELFLOW_ASSET_STORE: 's3://studio-assets' }).assets).toEqual({
+    kind: 's3',
+    bucket: 'studio-assets',
+    prefix: '',
+  });
+  expect(loadConfig({ REELFLOW_ASSET_STORE: 's3://studio-assets/reelflow/prod/' }).assets).toEqual({
+    kind: 's3',
+    bucket: 'studio-assets',
+    prefix: 'reelflow/prod',
+  });
+  for (const bad of ['/srv/assets', 'https://bucket.s3.amazonaws.com/x', 's3://Bad_Bucket/x', 's3://bucket/../x']) {
+    expect(() => loadConfig({ REELFLOW_ASSET_STORE: bad })).toThrow(/REELFLOW_ASSET_STORE: must be s3:\/\//);
+  }
 });

@@ -91,6 +91,12 @@ test.each([
     "import { loadConfig } from '../config';\nexport const c = loadConfig;\n",
     'inputs/ may not import config/',
   ],
+  [
+    'chaos',
+    "import { createWorkers } from '../workers/create-workers';\nexport const w = createWorkers;\n",
+    'chaos/ may not import workers/',
+  ],
+  ['dev', "import { PROFILES } from '../chaos/profiles';\nexport const p = PROFILES;\n", 'dev/ may not import chaos/'],
 ])(
   'an import across a boundary fails lint: %s/ %#',
   (folder, source, message) => {
@@ -117,5 +123,19 @@ test('the lint rule keeps provider SDKs and their types in providers/', () => {
     "import type { Generation } from 'lumaai/resources/generations';\nimport { fal } from '@fal-ai/client';\nexport type G = Generation;\nexport const f = fal;\n";
   const outside = lintAs('activities', source).filter((m) => /Provider SDKs live in providers/.test(m));
   expect(outside).toHaveLength(2);
+  // workers/ also has the asset-store rule, which carries this ban too.
+  expect(lintAs('workers', source).filter((m) => /Provider SDKs live in providers/.test(m))).toHaveLength(2);
   expect(lintAs('providers', source).filter((m) => /Provider SDKs live in providers/.test(m))).toEqual([]);
 }, 60_000);
+
+test('asset files are touched only by the asset store: fs is refused where asset references are handled', () => {
+  const source = "import { copyFile } from 'node:fs/promises';\nexport const c = copyFile;\n";
+  for (const folder of ['workers', 'server']) {
+    const messages = lintAs(folder, source);
+    expect({
+      folder,
+      refused: messages.some((m) => m.startsWith('no-restricted-imports') && /asset store/.test(m)),
+    }).toEqual({ folder, refused: true });
+  }
+  expect(lintAs('assets', source)).toEqual([]);
+}, 120_000);

@@ -62,6 +62,17 @@ test('a story needs 1..50 shots and a cross-fade shorter than every shot', () =>
   expect(issuesOf({ ...minimal, transition: { crossfade: 5 } })['transition.crossfade']).toBeDefined();
 });
 
+test('a shot whose prompt with the style passes 5000 characters is refused, not cut short', () => {
+  const long = {
+    title: 'T',
+    style: 's'.repeat(1000),
+    shots: [{ description: 'ok shot' }, { description: 'd'.repeat(4500) }],
+  };
+  expect(issuesOf(long)['shots[1].description']).toBe('with the style the prompt is 5502 characters; Luma allows 5000');
+  // Right at the limit it still fits.
+  expect(() => parseStory({ ...long, shots: [{ description: 'd'.repeat(3998) }] })).not.toThrow();
+});
+
 test('keyframe prompts combine the style with the shots they bound', () => {
   const spec = parseStory({ ...minimal, style: 'noir' });
   expect(keyframePrompt(spec, 0)).toBe('noir. Opening frame: a phone on a table');

@@ -170,13 +170,14 @@ export async function startFakeWorld(): Promise<FakeWorld> {
     async ingestClip({ storyId, name }) {
       return { path: `/assets/${storyId}/${name}`, url: `https://us.test/${storyId}/${name}` };
     },
-    async cutLastFrame({ storyId, name, clipPath }) {
-      calls.cuts.push(clipPath);
+    async cutLastFrame({ storyId, name, clip }) {
+      calls.cuts.push(clip!.url);
       return { path: `/assets/${storyId}/${name}`, url: `https://us.test/${storyId}/${name}` };
     },
     async renderStory({ storyId, audio }) {
       calls.renders++;
-      calls.renderAudio.push(audio?.src);
+      // The checked copy in the store when there is one, else the story's own reference.
+      calls.renderAudio.push(audio?.stored?.url ?? audio?.src);
       const ref = (n: string) => ({ path: `/assets/${storyId}/${n}`, url: `https://us.test/${storyId}/${n}` });
       return { video: ref('story.mp4'), poster: ref('poster.jpg'), storyboard: ref('board.png'), durationSeconds: 10 };
     },

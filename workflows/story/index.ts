@@ -53,12 +53,12 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
       {
         storyId: run.storyId,
         outputDir: `${run.assetBase}/output`,
-        clips: clips.map((c) => c.path),
+        clips,
         crossfadeSeconds: spec.transition.crossfade,
         // The checked copy, when there is one: the supplied URL is not fetched a second time.
-        audio: spec.audio && state.inputs?.audio ? { ...spec.audio, src: state.inputs.audio.path } : spec.audio,
+        audio: spec.audio && state.inputs?.audio ? { ...spec.audio, stored: state.inputs.audio } : spec.audio,
         keyframes: state.progress.keyframes.map((k) => ({
-          path: approvedKeyframe(run, k.boundary).path,
+          ref: approvedKeyframe(run, k.boundary),
           label: boundaryLabel(k.boundary, spec.shots.length),
         })),
       },

@@ -37,7 +37,8 @@ export async function makeKeyframes(run: StoryRun, boundaries: number[]): Promis
     const checked = state.inputs?.keyframes.find((k) => k.boundary === b);
     if (supplied && checked) {
       // Checked and stored before anything was paid: used as it is, not fetched again.
-      kf.variations = [{ index: 0, state: 'ready', credits: 0, supplied: true, path: checked.path, url: checked.url }];
+      const { key, path, url } = checked;
+      kf.variations = [{ index: 0, state: 'ready', credits: 0, supplied: true, key, path, url }];
       continue;
     }
     if (supplied) {

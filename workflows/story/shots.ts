@@ -25,8 +25,8 @@ export const FALLBACK_PATCH = 'reelflow-provider-fallback';
 /** The approved keyframe of a boundary. */
 export function approvedKeyframe(run: StoryRun, boundary: number): AssetRef {
   const kf = run.state.progress.keyframes[boundary];
-  const v = kf.variations[kf.picked ?? 0];
-  return { path: v.path!, url: v.url! };
+  const { key, path, url } = kf.variations[kf.picked ?? 0];
+  return { ...(key && { key }), ...(path && { path }), url: url! };
 }
 
 /**
@@ -52,7 +52,7 @@ export async function runShots(run: StoryRun, notifier: Notifier): Promise<Asset
         {
           storyId: run.storyId,
           name: `${run.assetBase}/frames/shot-${i + 1}-last.png`,
-          clipPath: clips[i].path,
+          clip: clips[i],
         },
       ]);
     }

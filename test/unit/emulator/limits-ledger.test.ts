@@ -13,7 +13,7 @@ let emulator: RunningEmulator;
 beforeAll(async () => {
   emulator = await startEmulator({
     port: 0,
-    keys: ['family-key', 'minute-key', 'ledger-key', 'slow-key'],
+    keys: ['family-key', 'minute-key', 'ledger-key', 'slow-key', 'cause-key'],
     concurrency: 1,
     imageConcurrency: 2,
     createsPerMinute: 3,
@@ -72,6 +72,25 @@ test('past the creates-per-minute limit a create is 429 with a retry-after, and 
   // Images have a window of their own.
   await settle(client, (await image(client, 'an image is still fine')).id!);
   expect((await getStats(emulator.origin)).keys['minute-key'].rateLimited.perMinute).toBe(1);
+});
+
+test('429s are counted by cause: injected ones apart from those of the limits, so a test can tell them apart', async () => {
+  const client = lumaClient(emulator.baseUrl, 'cause-key');
+  const before = (await getStats(emulator.origin)).requests.byStatus['429'] ?? 0;
+  await setFaults(emulator.origin, { rateLimitNext: 2, extraDreamingMs: 1500 });
+  for (const n of [1, 2]) {
+    const injected = await rejection(video(client, `injected ${n}`));
+    expect(detailOf(injected)).toBe('Too many requests (injected by the emulator)');
+  }
+  const first = await video(client, 'takes the one video slot');
+  // The key's video cap is 1: this one is the limit's 429, not an injected one.
+  const limited = await rejection(video(client, 'over the cap'));
+  expect(detailOf(limited)).toMatch(/video generations in flight: 1 of 1/);
+  await setFaults(emulator.origin, {});
+  const stats = await getStats(emulator.origin);
+  expect(stats.keys['cause-key'].rateLimited).toEqual({ injected: 2, inFlight: 1, perMinute: 0 });
+  expect(stats.requests.byStatus['429']).toBe(before + 3);
+  await settle(client, first.id!);
 });
 
 test('the ledger keeps deleted generations and groups every generation by its idempotency key', async () => {

@@ -166,14 +166,14 @@ describe('checkSuppliedInputs (the activity a story runs before paying for anyth
       [image(0, good.png), image(1, `${base}/good.png`), { field: 'audio.src', kind: 'audio', ref: good.wav }],
       true
     );
-    expect(checked.keyframes.map((k) => [k.boundary, path.basename(k.path)])).toEqual([
+    expect(checked.keyframes.map((k) => [k.boundary, path.basename(k.path!)])).toEqual([
       [0, 'b0-supplied.png'],
       [1, 'b1-supplied.png'],
     ]);
     expect(checked.keyframes[1].url).toBe('http://127.0.0.1:1/assets/inputs-story/run-1/keyframes/b1-supplied.png');
-    expect(await sharp(checked.keyframes[1].path).metadata()).toMatchObject({ width: 320, height: 180 });
+    expect(await sharp(checked.keyframes[1].path!).metadata()).toMatchObject({ width: 320, height: 180 });
     expect(checked.audio?.path).toMatch(/inputs-story\/run-1\/input\/audio\.wav$/);
-    expect((await checkAudioFile(checked.audio!.path)).durationSeconds).toBeCloseTo(3, 1);
+    expect((await checkAudioFile(checked.audio!.path!)).durationSeconds).toBeCloseTo(3, 1);
     expect(leftovers()).toEqual([]);
   });
 

@@ -43,11 +43,11 @@ export async function storyWorkflowV1(input: StoryWorkflowInputV1): Promise<Stor
     setStage(r, 'stitching');
     state.output = await r.media.renderStory({
       storyId,
-      clips: clips.map((c) => c.path),
+      clips: clips.map((c) => c.path!),
       crossfadeSeconds: spec.transition.crossfade,
       audio: spec.audio,
       keyframes: state.keyframes.map((k) => ({
-        path: approvedKeyframeV1(r, k.boundary).path,
+        path: approvedKeyframeV1(r, k.boundary).path!,
         label: boundaryLabel(k.boundary, spec.shots.length),
       })),
     });

@@ -113,7 +113,7 @@ export async function runShotsV1(r: V1Run): Promise<AssetRef[]> {
         frame0 = await r.media.cutLastFrame({
           storyId: r.storyId,
           name: `frames/shot-${i + 1}-last.png`,
-          clipPath: clips[i].path,
+          clipPath: clips[i].path!,
         });
       }
     }
