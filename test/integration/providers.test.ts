@@ -7,6 +7,7 @@ import { gateState, gateWorkflowId } from '../../common/gate';
 import { getFalStats, getStats, setFaults } from '../../emulator/admin';
 import { modelListingSchema, storyProgressSchema, storyResultSchema } from '../../server/api/schemas';
 import { expectPaidOnceAndCounted, ledgerOf } from '../helpers/ledger';
+import { startS3Server, type S3TestServer } from '../helpers/s3-server';
 import { smallStory } from '../helpers/stories';
 import { startTestStack, waitForStage, type TestStack } from '../helpers/stack';
 
@@ -157,4 +158,39 @@ test('a shot whose provider is down falls back to its fallback model; the clip i
     expect.stringMatching(/\/shot\/1\/a2$/),
   ]);
   await expectPaidOnceAndCounted(stack, result);
+});
+
+describe('on the S3 asset store', () => {
+  // fal's media goes through the asset store like Luma's: it is handed presigned bucket URLs of the keyframes (the
+  // key in their fragment) and its clip is stored in the bucket.
+  let s3: S3TestServer;
+  let s3Stack: TestStack;
+  beforeAll(async () => {
+    s3 = await startS3Server('moto');
+    s3Stack = await startTestStack({ s3 });
+  });
+  afterAll(async () => {
+    await s3Stack?.close();
+    await s3?.stop();
+  });
+
+  test('a fal clip is made from presigned bucket URLs of its keyframes and kept in the bucket', async () => {
+    const id = 's3-two-providers';
+    const story = smallStory({ shots: 2, variations: 1 });
+    story.shots[1] = { ...story.shots[1], videoModel: 'kling-2.5-turbo-pro' };
+    await s3Stack.client.start(story, { storyId: id });
+    await waitForStage(s3Stack, id, 'awaiting-keyframe-review');
+    await s3Stack.client.reviewKeyframes(id, { approve: true });
+    const result = await s3Stack.client.result(id);
+    expect(result.status).toBe('completed');
+    expect(result.shots.map((s) => s.provider)).toEqual(['luma', 'fal']);
+    expect(result.shots[1].clip).toMatch(new RegExp(`^s3://reelflow-[0-9a-f]{8}/deployment-1/${id}/run-[0-9a-f]{8}/`));
+
+    const [request] = (await getFalStats(s3Stack.fal.origin)).keys[s3Stack.falKey].generations;
+    const start = new URL(String(request.json_input && (request.json_input as Record<string, unknown>).image_url));
+    expect(start.origin).toBe(s3.endpoint);
+    expect(start.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(start.hash).toMatch(new RegExp(`^#reelflow-key=${encodeURIComponent(`${id}/`)}`));
+    await expectPaidOnceAndCounted(s3Stack, result);
+  });
 });
