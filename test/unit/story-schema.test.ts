@@ -68,7 +68,9 @@ test('a shot whose prompt with the style passes 5000 characters is refused, not 
     style: 's'.repeat(1000),
     shots: [{ description: 'ok shot' }, { description: 'd'.repeat(4500) }],
   };
-  expect(issuesOf(long)['shots[1].description']).toBe('with the style the prompt is 5502 characters; ray-3-14 allows 5000');
+  expect(issuesOf(long)['shots[1].description']).toBe(
+    'with the style the prompt is 5502 characters; ray-3-14 allows 5000'
+  );
   // Right at the limit it still fits.
   expect(() => parseStory({ ...long, shots: [{ description: 'd'.repeat(3998) }] })).not.toThrow();
 });
