@@ -43,6 +43,7 @@ const RUNTIME_FOLDERS = [
   'inputs',
   'workflows',
   'activities',
+  'providers',
   'workers',
   'client',
   'server',
@@ -56,7 +57,19 @@ const mayNotImport = {
     why: 'common/ is pure contracts shared by every process',
   },
   config: {
-    from: ['assets', 'inputs', 'workflows', 'activities', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
+    from: [
+      'assets',
+      'inputs',
+      'workflows',
+      'activities',
+      'providers',
+      'workers',
+      'client',
+      'server',
+      'cli',
+      'dev',
+      'emulator',
+    ],
     why: 'config/ is read by every process and depends on common/ alone',
   },
   assets: {
@@ -68,31 +81,47 @@ const mayNotImport = {
     why: 'inputs/ (checks of supplied inputs, shared by client/ and activities/) depends on common/ alone',
   },
   workflows: {
-    from: ['config', 'assets', 'inputs', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
+    from: ['config', 'assets', 'inputs', 'providers', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
     why: 'workflows/ run in the deterministic sandbox; they see activities as types only',
   },
   activities: {
     from: ['workflows', 'config', 'workers', 'client', 'server', 'cli', 'dev', 'emulator'],
     why: 'activities/ get everything they need as dependencies (createActivities); contracts are in common/',
   },
+  providers: {
+    from: RUNTIME_FOLDERS.filter((f) => f !== 'common' && f !== 'providers'),
+    why: 'providers/ (one module per provider API, behind one interface) get their settings passed in and depend on common/ alone',
+  },
   workers: {
     from: ['inputs', 'client', 'server', 'cli', 'dev', 'emulator'],
     why: 'workers/ run workflows and activities and nothing else',
   },
   client: {
-    from: ['assets', 'activities', 'workers', 'server', 'cli', 'dev', 'emulator'],
+    from: ['assets', 'activities', 'providers', 'workers', 'server', 'cli', 'dev', 'emulator'],
     why: 'client/ is the library a backend imports: Temporal messages and contracts only',
   },
   server: {
-    from: ['inputs', 'workflows', 'activities', 'workers', 'cli', 'dev', 'emulator'],
+    from: ['inputs', 'workflows', 'activities', 'providers', 'workers', 'cli', 'dev', 'emulator'],
     why: 'server/ talks to stories through client/ and serves files through assets/',
   },
   cli: {
-    from: ['assets', 'inputs', 'workflows', 'activities', 'workers', 'server', 'dev', 'emulator'],
+    from: ['assets', 'inputs', 'workflows', 'activities', 'providers', 'workers', 'server', 'dev', 'emulator'],
     why: 'cli/ talks to stories through client/',
   },
   emulator: {
-    from: ['config', 'assets', 'inputs', 'workflows', 'activities', 'workers', 'client', 'server', 'cli', 'dev'],
+    from: [
+      'config',
+      'assets',
+      'inputs',
+      'workflows',
+      'activities',
+      'providers',
+      'workers',
+      'client',
+      'server',
+      'cli',
+      'dev',
+    ],
     why: 'emulator/ is the provider stand-in, its own small world',
   },
   bench: { from: ['emulator'], why: 'only dev/ (and tests) may start the emulator' },
@@ -112,6 +141,14 @@ const boundaryZones = [
     message: `${target}/ may not import chaos/: the chaos suite is a tool that drives the product, not part of it.`,
   })),
 ];
+
+const PROVIDER_SDK_MESSAGE =
+  'Provider SDKs live in providers/ (one module per provider); use the VideoProvider interface.';
+/** The SDKs only providers/ (and the emulator) may import. */
+const PROVIDER_SDK_BAN = {
+  paths: ['lumaai', '@fal-ai/client'].map((name) => ({ name, message: PROVIDER_SDK_MESSAGE })),
+  patterns: [{ group: ['lumaai/*', '@fal-ai/client/*'], message: PROVIDER_SDK_MESSAGE }],
+};
 
 export default tseslint.config(
   {
@@ -155,13 +192,30 @@ export default tseslint.config(
     },
   },
   {
+    // A provider's SDK, and every type it names, stays in its module in providers/ (and the emulator's face of it):
+    // the rest of reelflow sees the one provider interface.
+    files: [
+      'activities/**/*.ts',
+      'assets/**/*.ts',
+      'bench/**/*.ts',
+      'cli/**/*.ts',
+      'client/**/*.ts',
+      'config/**/*.ts',
+      'dev/**/*.ts',
+      'inputs/**/*.ts',
+      'server/**/*.ts',
+      'workers/**/*.ts',
+    ],
+    rules: { 'no-restricted-imports': ['error', PROVIDER_SDK_BAN] },
+  },
+  {
     // Asset files are touched only by the asset store (assets/): code that handles asset references gets a file into
     // a scratch dir with `assets.get` and stores one with `assets.put`, so it works on any host and either backend.
     // (ffmpeg.ts, images.ts, fetch.ts, scratch.ts and atomic-write.ts work on scratch files only; inputs/ and client/
     // read a story's own files; the review page reads its bundle; the CLI writes `result --out` JSON.)
     files: [
       'activities/media.ts',
-      'activities/luma.ts',
+      'activities/generations.ts',
       'activities/webhooks.ts',
       'activities/gate.ts',
       'activities/index.ts',
@@ -183,11 +237,16 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['fs', 'fs/promises', 'node:fs', 'node:fs/promises'].map((name) => ({
-            name,
-            message:
-              'Asset files go through the asset store (assets/): get() a stored file into a scratch dir, put() one back.',
-          })),
+          // This block replaces the provider-SDK block's rule for these files, so it carries that ban too.
+          paths: [
+            ...['fs', 'fs/promises', 'node:fs', 'node:fs/promises'].map((name) => ({
+              name,
+              message:
+                'Asset files go through the asset store (assets/): get() a stored file into a scratch dir, put() one back.',
+            })),
+            ...PROVIDER_SDK_BAN.paths,
+          ],
+          patterns: PROVIDER_SDK_BAN.patterns,
         },
       ],
     },
@@ -208,6 +267,7 @@ export default tseslint.config(
               'sharp',
               'fluent-ffmpeg',
               'lumaai',
+              '@fal-ai/client',
               'fastify',
               '@temporalio/client',
               '@temporalio/worker',

@@ -9,6 +9,8 @@ import {
   type PermitHolder,
   type SlotRequest,
 } from '../common/gate';
+import type { ProviderId } from '../common/models';
+import { nonRetryable, FailureType } from '../common/failures';
 import type { TaskQueues } from '../common/task-queues';
 
 /** What the gate activities need. */
@@ -16,8 +18,8 @@ export interface GateDeps {
   temporal: Client;
   /** Task queues of the deployment: the gate runs on `workflows` (started on first use), its check on `io`. */
   queues: TaskQueues;
-  /** The provider account's limits per family, from this process's settings (newest wins at the gate). */
-  limits: GateLimits;
+  /** Each provider account's limits per family, from this process's settings (newest wins at its gate). */
+  limits: Record<ProviderId, GateLimits>;
   /** How often the gate checks that its holders still run: the bound on how long a dead holder keeps a slot. */
   livenessCheckMs: number;
 }
@@ -34,16 +36,25 @@ export function createGateActivities(deps: GateDeps) {
       provider: string;
       request: SlotRequest;
     }): Promise<AcquireResult> {
+      // Each provider account has its own gate and limits; recorded histories name only Luma's.
+      const limits = deps.limits[input.provider as ProviderId];
+      const family = limits?.[input.request.family];
+      if (!limits || !family) {
+        throw nonRetryable(
+          FailureType.InvalidPermitRequest,
+          `provider ${input.provider} has no ${input.request.family} limits: it makes no ${input.request.family} generations`
+        );
+      }
       // A request can never be granted more than the family's cap: ask for at most that.
-      const slots = Math.max(1, Math.min(input.request.slots, deps.limits[input.request.family].maxInFlight));
+      const slots = Math.max(1, Math.min(input.request.slots, family.maxInFlight));
       const gateInput: GateInput = {
         provider: input.provider,
         ioQueue: deps.queues.io,
-        limits: deps.limits,
+        limits,
         livenessCheckMs: deps.livenessCheckMs,
       };
       return deps.temporal.workflow.executeUpdateWithStart(acquirePermit, {
-        args: [{ ...input.request, slots, limits: deps.limits, livenessCheckMs: deps.livenessCheckMs }],
+        args: [{ ...input.request, slots, limits, livenessCheckMs: deps.livenessCheckMs }],
         startWorkflowOperation: new WithStartWorkflowOperation('generationGateWorkflow', {
           workflowId: input.gateWorkflowId,
           taskQueue: deps.queues.workflows,

@@ -1,19 +1,19 @@
 import { createGateActivities, type GateDeps } from './gate';
-import { createLumaActivities, type LumaDeps } from './luma';
+import { createGenerationActivities, type GenerationDeps } from './generations';
 import { createMediaActivities, type MediaDeps } from './media';
 import { createWebhookActivities, type WebhookDeps } from './webhooks';
 
 /** Everything the activities need; workers build it from config, tests pass real or fake parts. */
-export type ActivityDeps = LumaDeps & MediaDeps & GateDeps & { webhooks: WebhookDeps };
+export type ActivityDeps = GenerationDeps & MediaDeps & GateDeps & { webhooks: WebhookDeps };
 
 /**
  * Builds the activities of each task queue: short provider and Temporal calls (`io`), long waits on generations
  * (`poll`, kept apart so they never take the slots creates and deletes need), and CPU-bound media work.
  */
 export function createActivitiesByQueue(deps: ActivityDeps) {
-  const { pollGeneration, ...luma } = createLumaActivities(deps);
+  const { pollGeneration, ...generations } = createGenerationActivities(deps);
   return {
-    io: { ...luma, ...createGateActivities(deps), ...createWebhookActivities(deps.webhooks) },
+    io: { ...generations, ...createGateActivities(deps), ...createWebhookActivities(deps.webhooks) },
     poll: { pollGeneration },
     media: createMediaActivities(deps),
   };

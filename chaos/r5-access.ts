@@ -37,6 +37,8 @@ export const EXPECTED_ACCESS: Record<string, Access | 'public'> = {
   'POST /v1/stories/:id/budget': BACKEND,
   'POST /v1/stories/:id/cancel': BACKEND,
   'POST /v1/estimate': BACKEND,
+  // The providers, models and prices of the deployment: any role (like the story list), never a review link.
+  'GET /v1/models': { allowed: ['backend', 'reviewer'] },
   // The review page takes its signed link in the query; a bearer token is no credential there.
   'GET /review/:id': { allowed: ['link'], tokenRefusal: 401 },
   // Assets need a role or a signed, expiring URL (checked in detail by the asset cells below).

@@ -29,8 +29,9 @@ export function formatProgress(p: StoryProgress): string {
   lines.push(`shots: ${c.shotsDone}/${c.shotsTotal} done`);
   for (const s of p.shots) {
     const last = s.attempts.at(-1);
+    const where = s.model ? ` on ${s.provider ?? 'luma'} ${s.model}${last?.fallback ? ' (fallback)' : ''}` : '';
     lines.push(
-      `  shot ${s.index + 1}: ${s.state}, ${s.attempts.length} attempt(s)${last?.generationId ? `, generation ${last.generationId}` : ''}${last?.failureReason ? ` (${last.failureReason})` : ''}`
+      `  shot ${s.index + 1}: ${s.state}${where}, ${s.attempts.length} attempt(s)${last?.generationId ? `, generation ${last.generationId}` : ''}${last?.failureReason ? ` (${last.failureReason})` : ''}`
     );
   }
   const budget = p.cost.budgetCredits !== undefined ? ` of ${p.cost.budgetCredits} budget` : '';

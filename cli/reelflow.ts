@@ -2,7 +2,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { type KeyframeReviewInput } from '../common/messages';
 import { STAGES, type Stage } from '../common/stages';
-import { type StoryResult } from '../common/progress';
+import { modelListing, type ModelListing } from '../common/listing';
+import { type CostEstimate, type ProviderCost, type StoryResult } from '../common/progress';
 import { loadConfig } from '../config';
 import { ReelflowClient, ReelflowError } from '../client/reelflow-client';
 import { formatProgress, watchProgress } from './progress-view';
@@ -54,9 +55,58 @@ function printResult(result: StoryResult, json: boolean): void {
   if (result.poster) console.log(`poster:     ${result.poster}`);
   if (result.storyboard) console.log(`storyboard: ${result.storyboard}`);
   for (const shot of result.shots) {
-    console.log(`shot ${shot.index + 1}: ${shot.attempts} attempt(s) ${shot.generationIds.join(', ')}`);
+    const where = shot.model ? `${shot.provider ?? 'luma'} ${shot.model}, ` : '';
+    const fellBack = shot.attemptDetails?.some((a) => a.fallback) ? ' (fallback)' : '';
+    console.log(
+      `shot ${shot.index + 1}: ${where}${shot.attempts} attempt(s)${fellBack} ${shot.generationIds.join(', ')}` +
+        (shot.credits !== undefined ? `  ${shot.credits} credits` : '')
+    );
   }
   console.log(`credits: ${result.credits}  dollars: $${result.dollars.toFixed(2)}`);
+  printByProvider(result.byProvider);
+}
+
+function printByProvider(costs: ProviderCost[] | undefined): void {
+  for (const c of costs ?? []) {
+    const parts = [c.keyframeImages ? `${c.keyframeImages} image(s)` : '', c.clips ? `${c.clips} clip(s)` : ''];
+    console.log(
+      `  ${c.provider.padEnd(5)} ${parts.filter(Boolean).join(', ')}: ${c.credits} credits, $${c.dollars.toFixed(2)}`
+    );
+  }
+}
+
+function printEstimate(estimate: CostEstimate): void {
+  console.log(`keyframe images: ${estimate.keyframeImages} (${estimate.imageCredits} credits)`);
+  console.log(`clips:           ${estimate.clips} (${estimate.videoCredits} credits)`);
+  console.log(`total:           ${estimate.credits} credits, $${estimate.dollars.toFixed(2)}`);
+  printByProvider(estimate.byProvider);
+}
+
+/** The models listing as a few aligned lines per provider. */
+export function formatModels(listing: ModelListing): string {
+  const lines = [`prices in credits of $${listing.dollarsPerCredit} (start+end frame clips)`];
+  for (const p of listing.providers) {
+    const limits = Object.entries(p.limits)
+      .map(([family, l]) => `${family}: ${l.maxInFlight} in flight, ${l.createsPerMinute}/min`)
+      .join('; ');
+    lines.push('', `${p.id}: ${p.name} (${p.sdk}; bills ${p.billing}; gate ${limits})`);
+    for (const m of listing.videoModels.filter((v) => v.provider === p.id)) {
+      const cheapest = new Map<number, { credits: number; dollars: number }>();
+      for (const price of m.prices) {
+        const known = cheapest.get(price.durationSeconds);
+        if (!known || price.credits < known.credits) cheapest.set(price.durationSeconds, price);
+      }
+      const price = [...cheapest].map(([d, c]) => `${d}s ${c.credits} cr ($${c.dollars.toFixed(2)})`).join(', ');
+      lines.push(
+        `  ${m.id}${m.default ? ' (default)' : ''}: ${m.durations.join('/')} s, ${m.resolutions.join('/')}, ` +
+          `${m.aspectRatios.join(' ')}, END frame ${m.endFrame}, prompt ≤ ${m.maxPromptLength}; from ${price}`
+      );
+    }
+    for (const m of listing.imageModels.filter((i) => i.provider === p.id)) {
+      lines.push(`  ${m.id} (keyframe image): ${m.credits} cr ($${m.dollars.toFixed(2)})`);
+    }
+  }
+  return lines.join('\n');
 }
 
 /** Builds the `reelflow` command line. */
@@ -100,11 +150,17 @@ export function buildProgram(): Command {
       const { story } = await readStoryFile(file);
       const { estimate } = prepareStory(story, loadConfig().prices);
       if (opts.json) console.log(JSON.stringify(estimate, null, 2));
-      else {
-        console.log(`keyframe images: ${estimate.keyframeImages} (${estimate.imageCredits} credits)`);
-        console.log(`clips:           ${estimate.clips} (${estimate.videoCredits} credits)`);
-        console.log(`total:           ${estimate.credits} credits, $${estimate.dollars.toFixed(2)}`);
-      }
+      else printEstimate(estimate);
+    });
+
+  program
+    .command('models')
+    .description('list every provider and model: what each can make and what it costs')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const config = loadConfig();
+      const listing = modelListing(config.prices, { luma: config.luma.limits, fal: config.fal.limits });
+      console.log(opts.json ? JSON.stringify(listing, null, 2) : formatModels(listing));
     });
 
   program

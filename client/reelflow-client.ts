@@ -25,6 +25,7 @@ import { ValidationError } from '../common/validation';
 import type { ReelflowConfig } from '../config';
 import { connectTemporal } from '../config/temporal';
 import { FailureType } from '../common/failures';
+import { modelListing, type ModelListing } from '../common/listing';
 import { progress, raiseBudget, reviewKeyframes, reviewShot } from '../workflows/messages';
 import type { storyWorkflow } from '../workflows/story';
 import { checkLocalInputs } from './local-inputs';
@@ -150,6 +151,11 @@ export class ReelflowClient {
   /** Estimates a story's cost without starting it. */
   estimate(story: unknown): CostEstimate {
     return this.prepareOrThrow(story).estimate;
+  }
+
+  /** Every provider and model with what it can make and what it costs under this deployment's prices and limits. */
+  models(): ModelListing {
+    return modelListing(this.config.prices, { luma: this.config.luma.limits, fal: this.config.fal.limits });
   }
 
   private handle(storyId: string): WorkflowHandle<typeof storyWorkflow> {

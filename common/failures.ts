@@ -60,8 +60,8 @@ export function retryAfter(type: FailureTypeName, message: string, delayMs: numb
   return ApplicationFailure.create({ type, message, nonRetryable: false, nextRetryDelay: delayMs });
 }
 
-/** failure_reason texts that a new attempt with the same input cannot fix. */
-const REFUSAL_PATTERNS = [/blacklist/i, /moderation/i];
+/** Failure texts that a new attempt with the same input cannot fix (Luma's moderation, fal's content checker). */
+const REFUSAL_PATTERNS = [/blacklist/i, /moderation/i, /content_policy_violation/i, /flagged by a content checker/i];
 
 /** Whether a failed generation was refused for its content (retrying the same prompt and frames is pointless). */
 export function isRefusal(reason: string | undefined): boolean {

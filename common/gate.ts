@@ -1,12 +1,10 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { GENERATION_FAMILIES, type GenerationFamily, type ProviderId } from './models';
 
 // The contract between the provider gate workflow, the workflows that hold its permits, and the activities that
 // reach it through the Temporal client. Pure definitions: safe in the workflow sandbox and in every process.
 
-/** Model families a provider limits separately (Luma: Ray video models and Photon image models). */
-export const GENERATION_FAMILIES = ['video', 'image'] as const;
-/** A model family with limits of its own. */
-export type GenerationFamily = (typeof GENERATION_FAMILIES)[number];
+export { GENERATION_FAMILIES, type GenerationFamily };
 
 /** What a provider account allows for one family. */
 export interface FamilyLimits {
@@ -16,8 +14,8 @@ export interface FamilyLimits {
   createsPerMinute: number;
 }
 
-/** Limits of every family of one provider account. */
-export type GateLimits = Record<GenerationFamily, FamilyLimits>;
+/** Limits of the families one provider account makes (a family it does not make has none, and no permits). */
+export type GateLimits = Partial<Record<GenerationFamily, FamilyLimits>>;
 
 /** The workflow run a permit belongs to; a reset or restarted run is another holder. */
 export interface PermitHolder {
@@ -98,6 +96,6 @@ export const permitGranted = defineSignal<[{ permitId: string }]>('permitGranted
 export const gateState = defineQuery<GateState>('gateState');
 
 /** Workflow id of the gate of one provider account in a deployment. */
-export function gateWorkflowId(prefix: string, provider = 'luma'): string {
+export function gateWorkflowId(prefix: string, provider: ProviderId = 'luma'): string {
   return `${prefix}-gate-${provider}`;
 }

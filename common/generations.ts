@@ -1,11 +1,14 @@
-import type { AspectRatio, ImageModel, Resolution, VideoModel } from './story';
+import type { AspectRatio, ImageModel, ProviderId, Resolution, VideoModel } from './models';
 
-// Inputs and outputs of the generation activities, shared by the workflows that schedule them and the activities
+// Inputs and outputs of the generation activities (every provider's), shared by the workflows that schedule them and the activities
 // that run them.
 
 /** What every paid create carries: its idempotency key and how far back an earlier create may be found. */
 interface CreateCommon {
-  /** Idempotency key of this paid attempt; it rides in the callback URL, which the provider echoes back. */
+  /**
+   * Idempotency key of this paid attempt; it rides in a field the provider echoes back when it lists what it made
+   * (Luma: the callback URL; fal: the START image URL's fragment).
+   */
   key: string;
   /** Epoch ms before which no earlier create of this key can exist (reconciliation looks back to here). */
   sinceMs: number;
@@ -36,13 +39,21 @@ export interface SubmittedGeneration {
   generationId: string;
   /** True when an earlier attempt's create had reached the provider and was found again instead of paying twice. */
   reused: boolean;
-  /** Billed generations of the same key found after the create and deleted (each was paid for). */
+  /** Generations of the same key found after the create and deleted (each billed, unless listed as unbilled). */
   duplicates: string[];
+  /** Those of `duplicates` the provider will not charge (failed, or stopped before a provider that bills results). */
+  unbilledDuplicates?: string[];
+}
+
+/** A generation at its provider: its id, and the model that made it (the provider follows; none = Luma). */
+export interface GenerationRef {
+  generationId: string;
+  /** reelflow's name of the model (recorded histories have none: Luma). */
+  model?: string;
 }
 
 /** Input of one polling window. */
-export interface PollInput {
-  generationId: string;
+export interface PollInput extends GenerationRef {
   /** How long this activity may wait before answering with the state so far. */
   windowMs: number;
 }
@@ -71,13 +82,17 @@ export interface GenerationPriceInput {
 export interface SweepInput {
   keyPrefix: string;
   sinceMs: number;
+  /** Where to look: providers and, optionally, which of their models (default: every provider of the deployment). */
+  targets?: Array<{ provider: ProviderId; models?: string[] }>;
 }
 
 /** One generation a sweep found, and how it ended up. */
 export interface SweptGeneration {
   generationId: string;
   key: string;
-  /** `deleted`: it was still in flight and was stopped (paid for, not refunded). */
+  /** Where it was found (recorded histories have none: Luma). */
+  provider?: ProviderId;
+  /** `deleted`: it was still in flight and was stopped (still paid where the provider bills on create: Luma). */
   state: 'completed' | 'failed' | 'deleted';
   price: GenerationPriceInput;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ProviderId } from './models';
 import type { PriceTable } from './pricing';
 import type { AssetRef, PaidGeneration, StoryProgress } from './progress';
 import { STAGES } from './stages';
@@ -31,6 +32,11 @@ export interface StoryTimings {
   maxRetryDelayMs?: number;
   /** History length past which a story waiting for review continues as new (default 4000 events). */
   continueAsNewEvents?: number;
+  /**
+   * How long one clip create keeps retrying provider trouble (5xx, 429, timeouts, an outage) before its attempt
+   * fails; a shot with a fallback model then moves to it (default 1 h).
+   */
+  submitGiveUpMs?: number;
 }
 
 /** What a story carries across continue-as-new: everything its handlers and pipeline need. */
@@ -55,6 +61,8 @@ export interface StoryCheckpoint {
   startedAtMs: number;
   /** The story's supplied inputs, checked and stored before anything was paid (unset for stories without any). */
   inputs?: CheckedInputs;
+  /** Keys of attempts whose provider could not be asked what they left behind (an outage): swept again at the end. */
+  unsettled?: Array<{ key: string; provider: ProviderId; model: string }>;
 }
 
 /** Supplied inputs after their check: the stored copies the rest of the run uses instead of fetching them again. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDER_IDS } from './models';
 import { CLIP_ATTEMPT_STATES, GENERATION_STATES, RESULT_STATUSES, SHOT_STATES, STAGES } from './stages';
 import { STORY_MODES } from './story';
 
@@ -6,6 +7,21 @@ import { STORY_MODES } from './story';
 // types, of the HTTP API's response schemas and of its OpenAPI document.
 
 const count = z.number().int().min(0);
+/** Dollars per credit when a story has paid nothing yet (its own rate is only known from what it paid). */
+const DEFAULT_DOLLARS_PER_CREDIT = 0.05;
+
+const provider = z.enum(PROVIDER_IDS).describe('The provider account (`luma`, `fal`)');
+
+/** What one provider's share of a story costs (estimated, or paid so far). */
+export const providerCostSchema = z.object({
+  provider,
+  keyframeImages: count,
+  clips: count,
+  credits: z.number().describe('In reelflow credits (one Luma credit; dollar prices counted at dollarsPerCredit)'),
+  dollars: z.number(),
+});
+/** What one provider's share of a story costs. */
+export type ProviderCost = z.infer<typeof providerCostSchema>;
 
 /**
  * How the finished video was stitched: `copy` (hard cuts, the clips' H.264 joined as it is), `reencode` (hard cuts
@@ -33,6 +49,7 @@ export const costEstimateSchema = z.object({
   videoCredits: z.number(),
   credits: z.number(),
   dollars: z.number(),
+  byProvider: z.array(providerCostSchema).optional().describe('The same estimate by provider'),
 });
 /** What a story will cost if nothing is regenerated. */
 export type CostEstimate = z.infer<typeof costEstimateSchema>;
@@ -42,7 +59,12 @@ export const paidGenerationSchema = z.object({
   generationId: z.string(),
   what: z.string().describe('What it was for, e.g. `keyframe 2 variation 1` or `shot 3 attempt 2`'),
   credits: z.number(),
-  refunded: z.boolean().optional(),
+  refunded: z
+    .boolean()
+    .optional()
+    .describe('Not charged in the end (failed; or stopped at a provider billing results)'),
+  provider: provider.optional().describe('Who charged it (none: luma)'),
+  model: z.string().optional(),
 });
 /** A generation the story paid for. */
 export type PaidGeneration = z.infer<typeof paidGenerationSchema>;
@@ -54,6 +76,8 @@ export const costProgressSchema = z.object({
   /** Credits the provider charged (failed generations are refunded and not counted). */
   used: z.number(),
   dollars: z.number(),
+  /** What one credit is worth in this story's price table. */
+  dollarsPerCredit: z.number().optional(),
   waitingForBudget: z.boolean(),
 });
 /** Credits and dollars of a story so far. */
@@ -84,6 +108,9 @@ export function storySchemas<A extends z.ZodRawShape>(asset: z.ZodObject<A>, fil
   });
   const attempt = z.object({
     attempt: count,
+    provider: provider.optional().describe('Who made (or was asked to make) this clip'),
+    model: z.string().optional().describe('The model of this attempt'),
+    fallback: z.boolean().optional().describe('True when this attempt ran on the fallback model'),
     generationId: z.string().optional(),
     state: z.enum(CLIP_ATTEMPT_STATES),
     credits: z.number(),
@@ -94,6 +121,8 @@ export function storySchemas<A extends z.ZodRawShape>(asset: z.ZodObject<A>, fil
   });
   const shot = z.object({
     index: count.describe('0-based; review routes and ids count shots from 1'),
+    provider: provider.optional().describe("The provider of the shot's current model"),
+    model: z.string().optional().describe("The shot's current model (its fallback once the shot fell back)"),
     state: z.enum(SHOT_STATES),
     attempts: z.array(attempt),
     clip: asset.optional(),
@@ -130,15 +159,33 @@ export function storySchemas<A extends z.ZodRawShape>(asset: z.ZodObject<A>, fil
     shots: z.array(
       z.object({
         index: count,
+        provider: provider.optional().describe('Who made the clip used (or was last asked to)'),
+        model: z.string().optional(),
         attempts: count,
         generationIds: z.array(z.string()),
         clip: file.optional(),
         clips: z.array(file),
+        credits: z.number().optional().describe('What this shot paid, every attempt counted'),
+        attemptDetails: z
+          .array(
+            z.object({
+              attempt: count,
+              provider: provider.optional(),
+              model: z.string().optional(),
+              state: z.enum(CLIP_ATTEMPT_STATES),
+              generationId: z.string().optional(),
+              credits: z.number(),
+              fallback: z.boolean().optional(),
+            })
+          )
+          .optional()
+          .describe('Every attempt: where it ran and what it cost'),
       })
     ),
     keyframes: z.array(z.object({ boundary: count, picked: count.optional(), images: z.array(file) })),
     credits: z.number(),
     dollars: z.number(),
+    byProvider: z.array(providerCostSchema).optional().describe('What each provider charged'),
     paid: z.array(paidGenerationSchema).optional(),
     error: z.string().optional(),
   });
@@ -187,6 +234,21 @@ export type StoryProgress = z.infer<typeof storyFiles.progress>;
 /** What a story run ended with; a failed or cancelled one still lists every asset it paid for. */
 export type StoryResult = z.infer<typeof storyFiles.result>;
 
+/** What each provider charged, from the ledger of paid generations (credits; dollars at `dollarsPerCredit`). */
+export function costByProvider(paid: PaidGeneration[], dollarsPerCredit: number): ProviderCost[] {
+  const costs = new Map<string, ProviderCost>();
+  for (const p of paid) {
+    const id = p.provider ?? 'luma';
+    let cost = costs.get(id);
+    if (!cost) costs.set(id, (cost = { provider: id, keyframeImages: 0, clips: 0, credits: 0, dollars: 0 }));
+    if (p.what.startsWith('keyframe')) cost.keyframeImages++;
+    else cost.clips++;
+    cost.credits = Math.round((cost.credits + p.credits) * 10_000) / 10_000;
+  }
+  for (const cost of costs.values()) cost.dollars = Math.round(cost.credits * dollarsPerCredit * 10_000) / 10_000;
+  return PROVIDER_IDS.flatMap((id) => (costs.has(id) ? [costs.get(id)!] : []));
+}
+
 /** Builds the result of a run from its last progress snapshot. */
 export function resultFromProgress(progress: StoryProgress): StoryResult {
   const status = progress.stage === 'completed' ? 'completed' : progress.stage === 'cancelled' ? 'cancelled' : 'failed';
@@ -198,13 +260,28 @@ export function resultFromProgress(progress: StoryProgress): StoryResult {
     storyboard: progress.output && fileName(progress.output.storyboard),
     durationSeconds: progress.output?.durationSeconds,
     output: progress.output,
-    shots: progress.shots.map((s) => ({
-      index: s.index,
-      attempts: s.attempts.filter((a) => a.generationId).length,
-      generationIds: s.attempts.flatMap((a) => (a.generationId ? [a.generationId] : [])),
-      clip: s.clip && fileName(s.clip),
-      clips: s.attempts.flatMap((a) => (a.clip ? [fileName(a.clip)] : [])),
-    })),
+    shots: progress.shots.map((s) => {
+      const used = s.attempts.find((a) => a.clip && a.clip.url === s.clip?.url) ?? s.attempts.at(-1);
+      return {
+        index: s.index,
+        ...((used?.provider ?? s.provider) && { provider: used?.provider ?? s.provider }),
+        ...((used?.model ?? s.model) && { model: used?.model ?? s.model }),
+        attempts: s.attempts.filter((a) => a.generationId).length,
+        generationIds: s.attempts.flatMap((a) => (a.generationId ? [a.generationId] : [])),
+        clip: s.clip && fileName(s.clip),
+        clips: s.attempts.flatMap((a) => (a.clip ? [fileName(a.clip)] : [])),
+        credits: s.credits,
+        attemptDetails: s.attempts.map((a) => ({
+          attempt: a.attempt,
+          ...(a.provider && { provider: a.provider }),
+          ...(a.model && { model: a.model }),
+          state: a.state,
+          ...(a.generationId && { generationId: a.generationId }),
+          credits: a.credits,
+          ...(a.fallback && { fallback: true }),
+        })),
+      };
+    }),
     keyframes: progress.keyframes.map((k) => ({
       boundary: k.boundary,
       picked: k.picked,
@@ -212,7 +289,14 @@ export function resultFromProgress(progress: StoryProgress): StoryResult {
     })),
     credits: progress.cost.used,
     dollars: progress.cost.dollars,
-    ...(progress.paid && { paid: progress.paid }),
+    ...(progress.paid && {
+      byProvider: costByProvider(
+        progress.paid,
+        progress.cost.dollarsPerCredit ??
+          (progress.cost.used > 0 ? progress.cost.dollars / progress.cost.used : DEFAULT_DOLLARS_PER_CREDIT)
+      ),
+      paid: progress.paid,
+    }),
     error: progress.error,
   };
 }

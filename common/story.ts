@@ -1,33 +1,41 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, durationMs } from './duration';
+import {
+  ASPECT_RATIOS,
+  IMAGE_MODELS,
+  orList,
+  providerOf,
+  RESOLUTIONS,
+  VIDEO_MODELS,
+  videoModelInfo,
+  type ProviderId,
+  type VideoModel,
+  type VideoModelInfo,
+} from './models';
 import { parseWith } from './validation';
 
-/** Aspect ratios the Luma API accepts. */
-export const ASPECT_RATIOS = ['1:1', '16:9', '9:16', '4:3', '3:4', '21:9', '9:21'] as const;
-/** Output resolutions; the number is the frame's short side. */
-export const RESOLUTIONS = ['540p', '720p', '1080p', '4k'] as const;
-/** Luma video models. */
-export const VIDEO_MODELS = ['ray-2', 'ray-flash-2', 'ray-3', 'ray-3-14'] as const;
-/** Luma image models. */
-export const IMAGE_MODELS = ['photon-1', 'photon-flash-1'] as const;
+export { ASPECT_RATIOS, IMAGE_MODELS, RESOLUTIONS, VIDEO_MODELS };
+export type { AspectRatio, ImageModel, Resolution, VideoModel } from './models';
 
 /** How shots are made: all at once under a cap, or each from the last frame of the one before. */
 export const STORY_MODES = ['parallel', 'chained'] as const;
 
-/** Luma's prompt length bounds. */
+/** Prompt length bounds (Luma's; a video model may allow fewer characters, see its `maxPromptLength`). */
 export const PROMPT_MIN = 3;
 export const PROMPT_MAX = 5000;
 
-export type AspectRatio = (typeof ASPECT_RATIOS)[number];
-export type Resolution = (typeof RESOLUTIONS)[number];
-export type VideoModel = (typeof VIDEO_MODELS)[number];
-export type ImageModel = (typeof IMAGE_MODELS)[number];
+const videoModelSchema = z.enum(VIDEO_MODELS, { error: `must be one of ${VIDEO_MODELS.join(', ')}` });
 
 const shotSchema = z
   .object({
     description: z.string().trim().min(PROMPT_MIN, `must be at least ${PROMPT_MIN} characters`).max(PROMPT_MAX),
-    duration: z.union([z.literal(5), z.literal(9)], { error: 'must be 5 or 9 (seconds)' }).default(5),
+    /** Seconds; which lengths are allowed depends on the shot's model (checked with the whole story). */
+    duration: z.number({ error: 'must be a number of seconds' }).int('must be whole seconds').min(1).max(60).default(5),
     keyframePrompt: z.string().trim().min(PROMPT_MIN).max(PROMPT_MAX).optional(),
+    /** This shot's model instead of the story's (e.g. a premium model for the hero shot). */
+    videoModel: videoModelSchema.optional(),
+    /** This shot's fallback instead of the story's. */
+    fallbackVideoModel: videoModelSchema.optional(),
   })
   .strict();
 
@@ -49,7 +57,9 @@ export const storySpecSchema = z
     style: z.string().trim().max(1000).default(''),
     aspectRatio: z.enum(ASPECT_RATIOS).default('16:9'),
     resolution: z.enum(RESOLUTIONS).default('720p'),
-    videoModel: z.enum(VIDEO_MODELS).default('ray-3-14'),
+    videoModel: videoModelSchema.default('ray-3-14'),
+    /** A model of another provider that takes a shot whose provider failed for a non-content reason. */
+    fallbackVideoModel: videoModelSchema.optional(),
     imageModel: z.enum(IMAGE_MODELS).default('photon-1'),
     mode: z.enum(STORY_MODES).default('parallel'),
     variations: z.number().int().min(1).max(4).default(3),
@@ -92,18 +102,130 @@ export const storySpecSchema = z
         message: `must be shorter than the shortest shot (${shortest}s)`,
       });
     }
-    story.shots.forEach((shot, i) => {
-      // Measured before composeShotPrompt's cut to PROMPT_MAX, which would hide the overflow (and lose the end).
-      const length = joinPrompt(story.style, shot.description).length;
-      if (length > PROMPT_MAX) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['shots', i, 'description'],
-          message: `with the style the prompt is ${length} characters; Luma allows ${PROMPT_MAX}`,
-        });
+  })
+  // Runs even when other fields are wrong, so a bad clip length is reported with them (it reads what it can).
+  .superRefine(
+    (story, ctx) => checkCapabilities(story, (path, message) => ctx.addIssue({ code: 'custom', path, message })),
+    { when: (payload) => Array.isArray((payload.value as { shots?: unknown } | undefined)?.shots) }
+  );
+
+/** Where a shot goes: its model and provider, its fallback (of another provider) if any, and the fields that chose them. */
+export interface ShotRoute {
+  model: VideoModel;
+  provider: ProviderId;
+  /** The story field that names the model (`videoModel` or `shots[i].videoModel`), for errors. */
+  modelField: Array<string | number>;
+  fallback?: { model: VideoModel; provider: ProviderId; field: Array<string | number> };
+}
+
+/**
+ * The route of shot `i`: the shot's own `videoModel` or the story's; its own `fallbackVideoModel` or the story's,
+ * which applies only where it is another provider's (a fallback on the same provider would meet the same outage).
+ */
+export function shotRoute(
+  story: Pick<StorySpec, 'videoModel' | 'fallbackVideoModel'> & { shots: ReadonlyArray<Partial<ShotSpec>> },
+  i: number
+): ShotRoute {
+  const shot = story.shots[i] ?? {};
+  const model = (shot.videoModel ?? story.videoModel) as VideoModel;
+  const provider = providerOf(model);
+  const route: ShotRoute = {
+    model,
+    provider,
+    modelField: shot.videoModel ? ['shots', i, 'videoModel'] : ['videoModel'],
+  };
+  const fallback = shot.fallbackVideoModel ?? story.fallbackVideoModel;
+  if (fallback && providerOf(fallback) !== provider) {
+    route.fallback = {
+      model: fallback as VideoModel,
+      provider: providerOf(fallback),
+      field: shot.fallbackVideoModel ? ['shots', i, 'fallbackVideoModel'] : ['fallbackVideoModel'],
+    };
+  }
+  return route;
+}
+
+/**
+ * Checks every shot against what its model (and its fallback) can make: clip length, the story's aspect ratio and
+ * resolution, prompt length; and that a fallback is another provider's. Each problem names the field to change.
+ */
+function checkCapabilities(story: StorySpec, issue: (path: Array<string | number>, message: string) => void): void {
+  const known = (model: unknown) => typeof model === 'string' && videoModelInfo(model) !== undefined;
+  if (!known(story.videoModel ?? 'ray-3-14')) return;
+  story = {
+    ...story,
+    videoModel: story.videoModel ?? 'ray-3-14',
+    style: typeof story.style === 'string' ? story.style : '',
+  };
+  if (story.fallbackVideoModel !== undefined && !known(story.fallbackVideoModel))
+    story = { ...story, fallbackVideoModel: undefined };
+  const seen = new Set<string>();
+  const once = (path: Array<string | number>, message: string) => {
+    const id = `${path.join('.')}\u0000${message}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    issue(path, message);
+  };
+  if (story.fallbackVideoModel && providerOf(story.fallbackVideoModel) === providerOf(story.videoModel)) {
+    once(
+      ['fallbackVideoModel'],
+      `must be a model of another provider than ${story.videoModel}'s (${providerOf(story.videoModel)}): a fallback takes shots whose provider failed`
+    );
+  }
+  story.shots.forEach((raw, i) => {
+    if (!raw || typeof raw !== 'object') return;
+    const shot = {
+      ...raw,
+      videoModel: known(raw.videoModel) ? raw.videoModel : undefined,
+      fallbackVideoModel: known(raw.fallbackVideoModel) ? raw.fallbackVideoModel : undefined,
+    };
+    const shots = story.shots.map((s, j) => (j === i ? shot : s));
+    const route = shotRoute({ ...story, shots }, i);
+    if (shot.fallbackVideoModel && providerOf(shot.fallbackVideoModel) === route.provider) {
+      once(
+        ['shots', i, 'fallbackVideoModel'],
+        `must be a model of another provider than ${route.model}'s (${route.provider}): a fallback takes shots whose provider failed`
+      );
+    }
+    const models: Array<{ info: VideoModelInfo; field: Array<string | number>; role: string }> = [
+      { info: videoModelInfo(route.model)!, field: route.modelField, role: 'on' },
+    ];
+    if (route.fallback) {
+      models.push({
+        info: videoModelInfo(route.fallback.model)!,
+        field: route.fallback.field,
+        role: 'on its fallback',
+      });
+    }
+    for (const { info, field, role } of models) {
+      if (typeof shot.duration === 'number' && !info.durations.includes(shot.duration)) {
+        once(['shots', i, 'duration'], `must be ${orList(info.durations)} (seconds) ${role} ${info.id}`);
       }
-    });
+      if (ASPECT_RATIOS.includes(story.aspectRatio) && !info.aspectRatios.includes(story.aspectRatio)) {
+        once(
+          field,
+          `${info.id} cannot make ${story.aspectRatio} clips (it makes ${orList(info.aspectRatios)}): change aspectRatio or the model`
+        );
+      }
+      if (RESOLUTIONS.includes(story.resolution) && !info.resolutions.includes(story.resolution)) {
+        once(
+          field,
+          `${info.id} cannot make ${story.resolution} clips (it makes ${orList(info.resolutions)}): change resolution or the model`
+        );
+      }
+      const prompt =
+        typeof shot.description === 'string'
+          ? composeShotPrompt(story.style, shot.description, [], Number.POSITIVE_INFINITY)
+          : '';
+      if (prompt.length > info.maxPromptLength) {
+        once(
+          ['shots', i, 'description'],
+          `with the style the prompt is ${prompt.length} characters; ${info.id} allows ${info.maxPromptLength}`
+        );
+      }
+    }
   });
+}
 
 /** A story as written in a story file (defaults may be missing). */
 export type StorySpecInput = z.input<typeof storySpecSchema>;
@@ -124,9 +246,14 @@ function joinPrompt(...parts: string[]): string {
     .join('. ');
 }
 
-/** The prompt of a shot's clip: the style, then what happens. */
-export function composeShotPrompt(style: string, description: string, feedback: string[] = []): string {
-  return joinPrompt(style, description, ...feedback.map((f) => `Reviewer note: ${f}`)).slice(0, PROMPT_MAX);
+/** The prompt of a shot's clip: the style, then what happens, cut to `maxLength` (the model's limit). */
+export function composeShotPrompt(
+  style: string,
+  description: string,
+  feedback: string[] = [],
+  maxLength: number = PROMPT_MAX
+): string {
+  return joinPrompt(style, description, ...feedback.map((f) => `Reviewer note: ${f}`)).slice(0, maxLength);
 }
 
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { GateLimits } from '../common/gate';
 import type { StoryTimings } from '../common/messages';
-import { DEFAULT_PRICES, type PriceTable } from '../common/pricing';
+import { DEFAULT_PRICES, mergePrices, type PriceTable } from '../common/pricing';
 import { parseWith, ValidationError } from '../common/validation';
 import { taskQueues, type TaskQueues } from '../common/task-queues';
 
@@ -38,6 +38,19 @@ export const ENV = {
   LUMA_POLL_INTERVAL_MS: ['3000', 'How often a generation is polled'],
   LUMA_CREATE_TIMEOUT_MS: ['30000', 'Time limit of one create request (no SDK retries for creates)'],
   LUMA_LIST_TIMEOUT_MS: ['10000', 'Time limit of one list or get request (reconciliation, polling; no SDK retries)'],
+  FAL_KEY: ['', 'fal.ai API key (for Kling and Veo models); unset with `npm run dev` = start the fal emulator face'],
+  FAL_BASE_URL: [
+    '',
+    'Where fal requests go instead of fal.ai: https://<host>/<path> is sent to <FAL_BASE_URL>/<host>/<path>',
+  ],
+  FAL_MAX_IN_FLIGHT: ['10', 'Account-wide cap on fal video requests in flight (queued or running), across all stories'],
+  FAL_CREATES_PER_MINUTE: [
+    '60',
+    'Account-wide cap on fal video submits per minute (fal has none; reelflow paces itself)',
+  ],
+  FAL_POLL_INTERVAL_MS: ['3000', 'How often a fal request is polled'],
+  FAL_CREATE_TIMEOUT_MS: ['30000', 'Time limit of one fal submit (no SDK retries for submits)'],
+  FAL_LIST_TIMEOUT_MS: ['10000', 'Time limit of one fal status, result, cancel or request-list call (no SDK retries)'],
   REELFLOW_DATA_DIR: ['.reelflow', 'Where assets (with the local store), the dev server database and logs live'],
   REELFLOW_ASSET_STORE: [
     '',
@@ -80,9 +93,19 @@ export const ENV = {
   ],
   REELFLOW_MAX_RETRY_DELAY_MS: ['60000', 'Longest pause between failed clip attempts'],
   REELFLOW_CONTINUE_AS_NEW_EVENTS: ['4000', 'History length past which a story waiting for review continues as new'],
+  REELFLOW_SUBMIT_GIVE_UP_MS: [
+    '3600000',
+    'How long a clip create keeps retrying provider trouble (5xx, 429, an outage) before the attempt fails; a shot with a fallbackVideoModel then moves to it',
+  ],
   REELFLOW_SHUTDOWN_GRACE_MS: ['30000', 'How long running activities get to finish on shutdown'],
-  REELFLOW_DOLLARS_PER_CREDIT: ['0.05', 'Dollars per Luma credit (your plan)'],
-  REELFLOW_PRICES: ['', 'JSON overriding parts of the price table, e.g. {"video":{"startEndFrame":3}}'],
+  REELFLOW_DOLLARS_PER_CREDIT: [
+    '0.05',
+    'Dollars per Luma credit (your plan); reelflow counts every provider in these credits',
+  ],
+  REELFLOW_PRICES: [
+    '',
+    'JSON overriding parts of the price table, e.g. {"video":{"startEndFrame":3},"dollars":{"veo-3.1-fast":{"perSecond":0.12}}}',
+  ],
   REELFLOW_MAX_DOWNLOAD_MB: ['500', 'Largest file reelflow downloads'],
   REELFLOW_ALLOW_PRIVATE_INPUTS: ['false', 'Allow story keyframe/audio URLs on private or loopback addresses'],
   REELFLOW_MAX_AUDIO_SECONDS: [
@@ -145,6 +168,13 @@ const envSchema = z.object({
   LUMA_POLL_INTERVAL_MS: intSetting(10),
   LUMA_CREATE_TIMEOUT_MS: intSetting(100),
   LUMA_LIST_TIMEOUT_MS: intSetting(100),
+  FAL_KEY: z.string().optional(),
+  FAL_BASE_URL: z.url().optional(),
+  FAL_MAX_IN_FLIGHT: intSetting(1),
+  FAL_CREATES_PER_MINUTE: intSetting(1),
+  FAL_POLL_INTERVAL_MS: intSetting(10),
+  FAL_CREATE_TIMEOUT_MS: intSetting(100),
+  FAL_LIST_TIMEOUT_MS: intSetting(100),
   REELFLOW_DATA_DIR: z.string().min(1),
   REELFLOW_ASSET_STORE: z
     .string()
@@ -180,6 +210,7 @@ const envSchema = z.object({
   REELFLOW_GATE_CHECK_MS: intSetting(100),
   REELFLOW_MAX_RETRY_DELAY_MS: intSetting(0),
   REELFLOW_CONTINUE_AS_NEW_EVENTS: intSetting(20),
+  REELFLOW_SUBMIT_GIVE_UP_MS: intSetting(1000),
   REELFLOW_SHUTDOWN_GRACE_MS: intSetting(0),
   REELFLOW_DOLLARS_PER_CREDIT: z.coerce.number().positive(),
   REELFLOW_PRICES: z.string().optional(),
@@ -200,6 +231,18 @@ const envSchema = z.object({
   REELFLOW_TRACING: z.enum(['off', 'otlp', 'console']),
 });
 
+/** One provider account's settings. */
+export interface ProviderSettings {
+  apiKey?: string;
+  /** Where its API is (unset: the real provider). */
+  baseUrl?: string;
+  /** Account limits per model family, enforced by the account's gate workflow. */
+  limits: GateLimits;
+  pollIntervalMs: number;
+  createTimeoutMs: number;
+  listTimeoutMs: number;
+}
+
 /** reelflow's typed configuration. */
 export interface ReelflowConfig {
   temporal: {
@@ -210,15 +253,10 @@ export interface ReelflowConfig {
     cliPath?: string;
     uiUrl: string;
   };
-  luma: {
-    apiKey?: string;
-    baseUrl?: string;
-    /** Account limits per model family, enforced by the gate workflow. */
-    limits: GateLimits;
-    pollIntervalMs: number;
-    createTimeoutMs: number;
-    listTimeoutMs: number;
-  };
+  /** The Luma account (keyframe images and Ray clips). */
+  luma: ProviderSettings;
+  /** The fal account (Kling and Veo clips); without a key, stories naming its models fail (or fall back). */
+  fal: ProviderSettings;
   /** Timings of stories and the gate (tests scale them down). */
   timings: Required<StoryTimings> & { gateCheckMs: number };
   dataDir: string;
@@ -258,6 +296,9 @@ export interface ReelflowConfig {
   telemetry: { metricsAddress?: string; tracing: 'off' | 'otlp' | 'console' };
 }
 
+/** Time a create attempt keeps for itself beyond the create (the activity's safety margin, 2 s, and some). */
+const SUBMIT_SPARE_MS = 3000;
+
 /** Builds and validates the configuration from the environment; errors name the variable and the reason. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig {
   const raw: Record<string, string | undefined> = {};
@@ -271,6 +312,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
   // The environment wins over the profile (envconfig applies it), the profile over reelflow's default.
   const namespace = e.TEMPORAL_NAMESPACE ?? (connect.namespace || 'default');
   connect.namespace = namespace;
+  // An attempt creates only when a whole create fits in its time, which the give-up caps: a shorter give-up than a
+  // create (with a few seconds to spare) would fail every create without ever sending one.
+  const longestCreateMs = Math.max(e.LUMA_CREATE_TIMEOUT_MS, e.FAL_CREATE_TIMEOUT_MS);
+  if (e.REELFLOW_SUBMIT_GIVE_UP_MS < longestCreateMs + SUBMIT_SPARE_MS) {
+    throw new ValidationError('configuration', [
+      {
+        field: 'REELFLOW_SUBMIT_GIVE_UP_MS',
+        message: `must be at least the longest create timeout plus ${SUBMIT_SPARE_MS / 1000} s (${longestCreateMs + SUBMIT_SPARE_MS} ms), or no create is ever sent`,
+      },
+    ]);
+  }
   return {
     temporal: {
       address: connect.connectionOptions.address || undefined,
@@ -290,12 +342,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ReelflowConfig
       createTimeoutMs: e.LUMA_CREATE_TIMEOUT_MS,
       listTimeoutMs: e.LUMA_LIST_TIMEOUT_MS,
     },
+    fal: {
+      apiKey: e.FAL_KEY,
+      baseUrl: e.FAL_BASE_URL?.replace(/\/+$/, ''),
+      limits: { video: { maxInFlight: e.FAL_MAX_IN_FLIGHT, createsPerMinute: e.FAL_CREATES_PER_MINUTE } },
+      pollIntervalMs: e.FAL_POLL_INTERVAL_MS,
+      createTimeoutMs: e.FAL_CREATE_TIMEOUT_MS,
+      listTimeoutMs: e.FAL_LIST_TIMEOUT_MS,
+    },
     timings: {
       pollWindowMs: e.REELFLOW_POLL_WINDOW_MS,
       gateRecheckMs: e.REELFLOW_GATE_RECHECK_MS,
       gateCheckMs: e.REELFLOW_GATE_CHECK_MS,
       maxRetryDelayMs: e.REELFLOW_MAX_RETRY_DELAY_MS,
       continueAsNewEvents: e.REELFLOW_CONTINUE_AS_NEW_EVENTS,
+      submitGiveUpMs: e.REELFLOW_SUBMIT_GIVE_UP_MS,
     },
     dataDir,
     assetsDir: path.join(dataDir, 'assets'),
@@ -384,19 +445,21 @@ function assetLocation(setting: string | undefined, dir: string): ReelflowConfig
 }
 
 function priceTable(json: string | undefined, dollarsPerCredit: number): PriceTable {
-  let override: Partial<PriceTable> = {};
+  let override: Parameters<typeof mergePrices>[1] = {};
   if (json) {
     try {
-      override = JSON.parse(json) as Partial<PriceTable>;
+      override = JSON.parse(json) as typeof override;
     } catch (err) {
       throw new ValidationError('configuration', [{ field: 'REELFLOW_PRICES', message: `not JSON: ${String(err)}` }]);
     }
   }
-  return {
-    video: { ...DEFAULT_PRICES.video, ...override.video },
-    image: { ...DEFAULT_PRICES.image, ...override.image },
-    dollarsPerCredit: override.dollarsPerCredit ?? dollarsPerCredit,
-  };
+  try {
+    return mergePrices({ ...DEFAULT_PRICES, dollarsPerCredit }, override);
+  } catch (err) {
+    throw new ValidationError('configuration', [
+      { field: 'REELFLOW_PRICES', message: err instanceof Error ? err.message : String(err) },
+    ]);
+  }
 }
 
 function parseTokens(value: string | undefined): ReelflowConfig['api']['tokens'] {

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     };
     client = await ReelflowClient.connect(loadConfig(env));
   } else {
-    console.log('starting the local stack (Temporal dev server, Luma emulator, workers, API)…');
+    console.log('starting the local stack (Temporal dev server, Luma and fal emulator faces, workers, API)…');
     stack = await startLocalStack();
     client = stack.client;
   }
@@ -76,8 +76,14 @@ async function main(): Promise<void> {
       console.log(`${name.padEnd(10)} ${target}`);
     }
     console.log(`duration:  ${result.durationSeconds?.toFixed(2)} s`);
+    for (const shot of result.shots) {
+      console.log(`shot ${shot.index + 1}:    ${shot.provider ?? 'luma'} ${shot.model ?? ''}`);
+    }
     console.log(`credits:   ${result.credits}`);
     console.log(`dollars:   $${result.dollars.toFixed(2)}`);
+    for (const c of result.byProvider ?? []) {
+      console.log(`  ${c.provider.padEnd(8)} ${c.credits} credits, $${c.dollars.toFixed(2)}`);
+    }
     console.log(`wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     console.log(`Temporal UI: ${run.uiUrl}`);
   } finally {

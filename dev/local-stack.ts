@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startEmulator } from '../emulator';
+import { startEmulator, startFalEmulator } from '../emulator';
+import { DEFAULT_FAL_EMULATOR_KEY } from '../emulator/fal/settings';
 import { DEFAULT_EMULATOR_KEY } from '../emulator/settings';
 import { loadConfig, type ReelflowConfig } from '../config';
 import { connectTemporal } from '../config/temporal';
@@ -18,13 +19,13 @@ import { createServer } from '../server/server';
 import { startTemporalDevServer } from './temporal-server';
 
 /** Ports the local stack uses when it starts its own Temporal server and emulator. */
-export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, emulator: 7863 } as const;
+export const LOCAL_PORTS = { temporal: 7233, temporalUi: 8233, emulator: 7863, falEmulator: 7864 } as const;
 
 /** The local stack: Temporal dev server and emulator when needed, workers and HTTP server always. */
 export interface LocalStack {
   config: ReelflowConfig;
   client: ReelflowClient;
-  urls: { temporalUi?: string; api: string; emulator?: string; version?: string };
+  urls: { temporalUi?: string; api: string; emulator?: string; falEmulator?: string; version?: string };
   server: FastifyInstance;
   /** Signs review links for the server's review page. */
   auth: ApiAuth;
@@ -33,7 +34,8 @@ export interface LocalStack {
 
 /**
  * Starts everything `npm run dev` needs on this machine. Without TEMPORAL_ADDRESS it starts a Temporal dev server
- * persisted under the data dir; without LUMAAI_API_KEY it starts the Luma emulator. Stop with `stop()`.
+ * persisted under the data dir; without LUMAAI_API_KEY it starts the Luma emulator, without FAL_KEY its fal face.
+ * Stop with `stop()`.
  */
 export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Promise<LocalStack> {
   const stops: Array<() => Promise<void>> = [];
@@ -77,6 +79,17 @@ export async function startLocalStack(env: NodeJS.ProcessEnv = process.env): Pro
       effective.LUMAAI_API_KEY = DEFAULT_EMULATOR_KEY;
       effective.LUMAAI_BASE_URL = emulator.baseUrl;
       urls.emulator = emulator.baseUrl;
+    }
+    if (!base.fal.apiKey) {
+      const fal = await startFalEmulator({
+        port: LOCAL_PORTS.falEmulator,
+        keys: [DEFAULT_FAL_EMULATOR_KEY],
+        dataDir: path.join(base.dataDir, 'emulator-fal'),
+      });
+      stops.push(() => fal.close());
+      effective.FAL_KEY = DEFAULT_FAL_EMULATOR_KEY;
+      effective.FAL_BASE_URL = fal.baseUrl;
+      urls.falEmulator = fal.baseUrl;
     }
     const config = loadConfig(effective);
     urls.temporalUi = config.temporal.uiUrl;

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     console.log('API access:  tokens from REELFLOW_API_TOKENS');
   }
   if (stack.urls.emulator) console.log(`Luma:        ${stack.urls.emulator} (emulator)`);
+  if (stack.urls.falEmulator) console.log(`fal:         ${stack.urls.falEmulator} (emulator face)`);
   console.log(`data:        ${stack.config.dataDir}`);
   if (stack.urls.version) console.log(`version:     ${stack.urls.version} (current)`);
   console.log('ready');

@@ -25,7 +25,10 @@ export interface ProcessStackOptions {
   stopOnSignals?: boolean;
 }
 
-/** A running stack of real processes: Temporal dev server, Luma emulator, HTTP server and worker processes. */
+/**
+ * A running stack of real processes: Temporal dev server, the emulator's Luma and fal faces, HTTP server and worker
+ * processes.
+ */
 export interface ProcessStack {
   group: ProcessGroup;
   /** The environment every reelflow process of the stack runs with. */
@@ -45,6 +48,9 @@ export interface ProcessStack {
   apiUrl: string;
   emulatorOrigin: string;
   lumaKey: string;
+  /** The emulator's fal face (its own process) and the key the workers use there. */
+  falOrigin: string;
+  falKey: string;
   workerNames: string[];
   /**
    * Starts (or starts again) a worker process and waits until all its task queues poll; `env` adds settings for this
@@ -101,7 +107,12 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
   const group = new ProcessGroup({ logDir: dirs.logs, onUnexpectedExit: options.onUnexpectedExit });
   if (options.stopOnSignals !== false) group.installCleanup();
   try {
-    const [temporalPort, emulatorPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+    const [temporalPort, emulatorPort, falPort, httpPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const temporalAddress = `127.0.0.1:${temporalPort}`;
     const temporalCli = findTemporalCli(process.env.TEMPORAL_CLI_PATH || undefined);
     const baseEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? out, LANG: 'C.UTF-8' };
@@ -121,6 +132,8 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
 
     const lumaKey = 'chaos-luma-key';
     const emulatorOrigin = `http://127.0.0.1:${emulatorPort}`;
+    const falKey = 'chaos-fal-key';
+    const falOrigin = `http://127.0.0.1:${falPort}`;
     const bundlePath = path.join(out, 'workflow-bundle.js');
     await Promise.all([
       group.start(temporalSpec),
@@ -138,6 +151,19 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
         cwd: out,
         ready: httpReady(`${emulatorOrigin}/__emulator/faults`),
       }),
+      group.start({
+        name: 'emulator-fal',
+        command: process.execPath,
+        args: nodeArgs('emulator/cli.ts', ['--face', 'fal', '--port', String(falPort)]),
+        env: {
+          ...baseEnv,
+          TMPDIR: auxTmp,
+          FAL_EMULATOR_KEYS: falKey,
+          FAL_EMULATOR_DATA_DIR: path.join(out, 'emulator-fal'),
+        },
+        cwd: out,
+        ready: httpReady(`${falOrigin}/__emulator/faults`),
+      }),
       // Every worker start loads this one bundle instead of bundling workflows/ itself (seconds each on 2 cores).
       bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietBundleLogger }).then((b) =>
         writeFileSync(bundlePath, b.code)
@@ -151,6 +177,8 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
       TEMPORAL_ADDRESS: temporalAddress,
       LUMAAI_API_KEY: lumaKey,
       LUMAAI_BASE_URL: `${emulatorOrigin}/dream-machine/v1`,
+      FAL_KEY: falKey,
+      FAL_BASE_URL: falOrigin,
       REELFLOW_DATA_DIR: dirs.data,
       REELFLOW_HTTP_HOST: '127.0.0.1',
       REELFLOW_HTTP_PORT: String(httpPort),
@@ -190,6 +218,8 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
       apiUrl,
       emulatorOrigin,
       lumaKey,
+      falOrigin,
+      falKey,
       workerNames,
       startWorker,
       async restartTemporal(downMs: number) {

@@ -94,11 +94,22 @@ export class Accounts {
 
   /** Records an accepted generation: charged, one more in flight, one more create in the family's window. */
   accept(account: Account, family: Family, costCents: number, now: number): void {
+    this.admit(account, family, now);
+    this.charge(account, costCents);
+  }
+
+  /** Charges a generation (at create for Luma; when its result is ready for fal). */
+  charge(account: Account, costCents: number): void {
     const c = account.counters;
     account.balanceCents = roundMoney(account.balanceCents - costCents);
-    c.created++;
     c.billed++;
     c.creditsCharged = roundMoney(c.creditsCharged + costCents);
+  }
+
+  /** Records an accepted create, not yet charged: one more in flight, one more create in the family's window. */
+  admit(account: Account, family: Family, now: number): void {
+    const c = account.counters;
+    c.created++;
     c.inFlight++;
     c.maxInFlight = Math.max(c.maxInFlight, c.inFlight);
     const f = c.families[family];

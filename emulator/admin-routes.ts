@@ -1,18 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ApiError } from './api-error';
-import type { LumaService } from './luma-service';
+import type { FaultInjector } from './faults';
 
 /** Path prefix of the admin endpoints; outside the API path, so no Luma client ever calls them by accident. */
 export const ADMIN_PREFIX = '/__emulator';
 
 const balanceSchema = z.object({ key: z.string().min(1), cents: z.number().min(0) }).strict();
 
+/** What the admin endpoints drive: any emulator face (Luma's, fal's). */
+export interface AdminService {
+  readonly faults: FaultInjector;
+  stats(): unknown;
+  resetStats(): void;
+  setBalance(key: string, cents: number): boolean;
+}
+
 /**
  * Registers the admin endpoints (faults, stats, balances). They take no key: the emulator is a local test tool and
  * must never be reachable from outside (it listens on 127.0.0.1 by default).
  */
-export function registerAdminRoutes(app: FastifyInstance, service: LumaService): void {
+export function registerAdminRoutes(app: FastifyInstance, service: AdminService): void {
   app.get(`${ADMIN_PREFIX}/faults`, async () => service.faults.current());
   app.post(`${ADMIN_PREFIX}/faults`, async (req) => service.faults.set(req.body));
   app.delete(`${ADMIN_PREFIX}/faults`, async () => service.faults.clear());

@@ -1,4 +1,5 @@
 import type { ActiveFaults, FaultConfig } from './faults';
+import type { FalEmulatorStats } from './fal/service';
 import type { EmulatorStats } from './luma-service';
 
 /** Path prefix of the admin endpoints (kept here too so this client pulls in no server code). */
@@ -33,6 +34,11 @@ export function getFaults(origin: string): Promise<ActiveFaults> {
 
 /** Request counts by status, per-key counters, balances and generations (with their request echo). */
 export function getStats(origin: string): Promise<EmulatorStats> {
+  return call(origin, 'GET', 'stats');
+}
+
+/** The fal face's stats: the same endpoint and shape (counters, ledger by idempotency key), with fal's requests. */
+export function getFalStats(origin: string): Promise<FalEmulatorStats> {
   return call(origin, 'GET', 'stats');
 }
 

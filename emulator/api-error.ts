@@ -1,11 +1,13 @@
-/** An error the API answers with `status` and a JSON body `{ detail }`, as Luma does. */
+/** An error the API answers with `status` and a JSON body `{ detail }` (Luma's and fal's shape), or `body`. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
   constructor(
     readonly status: number,
     readonly detail: string,
     /** Extra response headers, such as retry-after on 429. */
-    readonly headers: Record<string, string> = {}
+    readonly headers: Record<string, string> = {},
+    /** A whole body instead of `{ detail }` (fal's field errors, its `error_type`). */
+    readonly body?: unknown
   ) {
     super(detail);
   }

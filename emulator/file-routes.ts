@@ -3,7 +3,10 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './api-error';
-import type { LumaService } from './luma-service';
+/** Finds a finished generation's file by id and name (any emulator face). */
+export interface FileSource {
+  filePath(id: string, name: string): { file: string; name: string } | undefined;
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.mp4': 'video/mp4',
@@ -31,7 +34,7 @@ function byteRange(
 }
 
 /** Serves finished media at `/files/:id/:name`, public like Luma's CDN URLs, with single-range support for players. */
-export function registerFileRoutes(app: FastifyInstance, service: LumaService): void {
+export function registerFileRoutes(app: FastifyInstance, service: FileSource): void {
   app.get<{ Params: { id: string; name: string } }>('/files/:id/:name', async (req, reply) => {
     const found = service.filePath(req.params.id, req.params.name);
     if (!found) throw new ApiError(404, 'File not found');

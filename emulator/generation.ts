@@ -1,4 +1,4 @@
-import type { AspectRatio, ImageModel, Resolution, VideoModel } from '../common/story';
+import type { AspectRatio, ImageModel, Resolution } from '../common/models';
 
 /** States a Luma generation moves through. */
 export type GenerationState = 'queued' | 'dreaming' | 'completed' | 'failed';
@@ -10,10 +10,13 @@ export type KeyframeRef = { type: 'image'; url: string } | { type: 'generation';
 export interface VideoSpec {
   kind: 'video';
   prompt: string;
-  model: VideoModel;
+  /** The provider's model name (a Luma model, or a fal endpoint id for the fal face). */
+  model: string;
   aspectRatio: AspectRatio;
-  durationSeconds: 5 | 9;
+  durationSeconds: number;
   resolution: Resolution;
+  /** `start-frame`: the clip takes the START frame's own size (models that take no size, e.g. Kling on fal). */
+  size?: 'start-frame';
   loop: boolean;
   frame0?: KeyframeRef;
   frame1?: KeyframeRef;

@@ -1,11 +1,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { ZodError } from 'zod';
+import Fastify from 'fastify';
 import { registerAdminRoutes } from './admin-routes';
-import { ApiError } from './api-error';
 import { registerApiRoutes } from './api-routes';
+import { acceptJsonBodies, errorBody } from './http-server';
 import { registerFileRoutes } from './file-routes';
 import { LumaService } from './luma-service';
 import { API_PREFIX, resolveEmulatorOptions, type EmulatorOptions } from './settings';
@@ -13,7 +12,8 @@ import { API_PREFIX, resolveEmulatorOptions, type EmulatorOptions } from './sett
 export { emulatorOptionsFromEnv, DEFAULT_EMULATOR_KEY, EMULATOR_ENV, type EmulatorOptions } from './settings';
 export type { FaultConfig, ActiveFaults } from './faults';
 export type { EmulatorStats } from './luma-service';
-export { setFaults, clearFaults, getFaults, getStats, resetStats, setBalance } from './admin';
+export { setFaults, clearFaults, getFaults, getStats, getFalStats, resetStats, setBalance } from './admin';
+export { startFalEmulator, type RunningFalEmulator, type FalEmulatorOptions } from './fal';
 
 /** A running emulator. */
 export interface RunningEmulator {
@@ -29,41 +29,6 @@ export interface RunningEmulator {
   options: EmulatorOptions;
   /** Stops lifecycles, ffmpeg children, callbacks and the server; removes the data directory if it was a temporary one. */
   close(): Promise<void>;
-}
-
-function errorBody(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError | ApiError | ZodError, _req, reply) => {
-    reply.header('content-type', 'application/json; charset=utf-8');
-    if (err instanceof ApiError) {
-      return reply.code(err.status).headers(err.headers).send({ detail: err.detail });
-    }
-    if (err instanceof ZodError) {
-      const detail = err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
-      return reply.code(400).send({ detail });
-    }
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
-    return reply.code(status).send({ detail: status < 500 ? err.message : 'Internal Server Error' });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ detail: `Not Found: ${req.method} ${req.url.split('?')[0]}` });
-  });
-}
-
-function acceptJsonBodies(app: FastifyInstance): void {
-  // The SDK sends Content-Type: application/json on DELETE without a body; Luma accepts that, so must we.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') {
-      done(null, undefined);
-      return;
-    }
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new ApiError(400, 'body: is not valid JSON'), undefined);
-    }
-  });
 }
 
 /** Starts an emulator of the Luma Dream Machine API in this process; `port: 0` picks a free port. */

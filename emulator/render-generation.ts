@@ -22,19 +22,22 @@ export class InputFramesError extends Error {
 export interface RenderContext {
   /** This generation's own directory (created if missing). */
   dir: string;
-  options: EmulatorOptions;
+  options: Pick<EmulatorOptions, 'imageResolution' | 'keyframeMaxBytes' | 'keyframeTimeoutMs'>;
   /** Another generation of the same key, for `{ type: 'generation' }` keyframes. */
   findGeneration(id: string): GenerationRecord | undefined;
   signal: AbortSignal;
 }
 
+/** What rendering reads of a generation (any emulator face's). */
+export type RenderedRecord = Pick<GenerationRecord, 'spec' | 'seed' | 'badClip'>;
+
 /** Makes the media of a generation: a picture for an image, a clip and its thumbnail for a video. */
-export async function renderGeneration(record: GenerationRecord, ctx: RenderContext): Promise<RenderedMedia> {
+export async function renderGeneration(record: RenderedRecord, ctx: RenderContext): Promise<RenderedMedia> {
   await mkdir(ctx.dir, { recursive: true });
   return record.spec.kind === 'image' ? renderImage(record, record.spec, ctx) : renderVideo(record, record.spec, ctx);
 }
 
-async function renderImage(record: GenerationRecord, spec: ImageSpec, ctx: RenderContext): Promise<RenderedMedia> {
+async function renderImage(record: RenderedRecord, spec: ImageSpec, ctx: RenderContext): Promise<RenderedMedia> {
   const { width, height } = frameSize(spec.aspectRatio, ctx.options.imageResolution);
   const name = `image.${spec.format}`;
   const picture = await renderPromptPicture({ prompt: spec.prompt, seed: record.seed, width, height }, spec.format);
@@ -42,8 +45,11 @@ async function renderImage(record: GenerationRecord, spec: ImageSpec, ctx: Rende
   return { image: name };
 }
 
-async function renderVideo(record: GenerationRecord, spec: VideoSpec, ctx: RenderContext): Promise<RenderedMedia> {
-  const asked = frameSize(spec.aspectRatio, spec.resolution);
+async function renderVideo(record: RenderedRecord, spec: VideoSpec, ctx: RenderContext): Promise<RenderedMedia> {
+  const asked =
+    spec.size === 'start-frame' && spec.frame0?.type === 'image'
+      ? await startFrameSize(spec.frame0.url, ctx)
+      : frameSize(spec.aspectRatio, spec.resolution);
   // The badClipNext fault: a clip at half the asked size, which a client's checks must catch.
   const even = (n: number) => Math.max(2, Math.round(n / 4) * 2);
   const { width, height } = record.badClip ? { width: even(asked.width), height: even(asked.height) } : asked;
@@ -69,6 +75,24 @@ async function renderVideo(record: GenerationRecord, spec: VideoSpec, ctx: Rende
   const poster = frames.kind === 'to-end' ? frames.end : frames.start;
   await sharp(poster).jpeg({ quality: 85 }).toFile(path.join(ctx.dir, 'thumbnail.jpg'));
   return { video: 'video.mp4', image: 'thumbnail.jpg' };
+}
+
+/** The size of the START image (sides made even), for models whose clip follows it. */
+async function startFrameSize(url: string, ctx: RenderContext): Promise<{ width: number; height: number }> {
+  try {
+    const bytes = await downloadLimited(url, {
+      maxBytes: ctx.options.keyframeMaxBytes,
+      timeoutMs: ctx.options.keyframeTimeoutMs,
+      signal: ctx.signal,
+    });
+    const { width, height } = await sharp(bytes).metadata();
+    if (!width || !height) throw new Error('no size in the image header');
+    const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+    return { width: even(width), height: even(height) };
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    throw new InputFramesError(`frame0: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 /** Fetches or derives a keyframe and fits it to the clip size; any failure is an InputFramesError. */

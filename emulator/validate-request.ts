@@ -1,15 +1,14 @@
 import {
   ASPECT_RATIOS,
   IMAGE_MODELS,
-  PROMPT_MAX,
-  PROMPT_MIN,
+  LUMA_VIDEO_MODELS,
   RESOLUTIONS,
-  VIDEO_MODELS,
   type AspectRatio,
   type ImageModel,
+  type LumaVideoModel,
   type Resolution,
-  type VideoModel,
-} from '../common/story';
+} from '../common/models';
+import { PROMPT_MAX, PROMPT_MIN } from '../common/story';
 import { ApiError, badField } from './api-error';
 import type { ImageSpec, KeyframeRef, VideoSpec } from './generation';
 
@@ -91,7 +90,7 @@ function keyframes(body: Body): { frame0?: KeyframeRef; frame1?: KeyframeRef } {
 /** Validates a video create body like Luma: a 400 whose detail names the first bad field. */
 export function validateVideoRequest(raw: unknown): VideoSpec {
   const body = asBody(raw);
-  const model = oneOf<VideoModel>(body, 'model', VIDEO_MODELS);
+  const model = oneOf<LumaVideoModel>(body, 'model', LUMA_VIDEO_MODELS);
   const text = prompt(body);
   const aspectRatio = oneOf<AspectRatio>(body, 'aspect_ratio', ASPECT_RATIOS, '16:9');
   const duration = oneOf(body, 'duration', Object.keys(DURATIONS) as Array<keyof typeof DURATIONS>, '5s');

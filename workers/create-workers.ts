@@ -1,10 +1,10 @@
 import type { Client } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import LumaAI from 'lumaai';
 import { createActivitiesByQueue } from '../activities';
 import { sweepStaleScratch } from '../activities/scratch';
 import { createAssetStore, PROVIDER_URL_TTL_SECONDS, WEBHOOK_URL_TTL_SECONDS } from '../assets';
-import { type ReelflowConfig, requireLumaKey, requireSigningSecret } from '../config';
+import { type ProviderSettings, type ReelflowConfig, requireLumaKey, requireSigningSecret } from '../config';
+import { createProviders } from '../providers';
 import { workerDeploymentOptions } from './deployment';
 import {
   makeWorkflowExporter,
@@ -23,17 +23,24 @@ const TRACING_INTERCEPTORS = require.resolve('../workflows/tracing');
 /** The default: bundle `workflows/` at start-up. */
 const workflowSources: WorkflowSource = { workflowsPath: require.resolve('../workflows') };
 
-/** Hosts of the Luma base URL: provider asset URLs of the emulator live there (loopback, so they need allowing). */
+/** Hosts of the providers' base URLs: asset URLs of the emulator faces live there (loopback, so they need allowing). */
 function providerHosts(config: ReelflowConfig): string[] {
-  if (!config.luma.baseUrl) return [];
-  const url = new URL(config.luma.baseUrl);
-  return [url.host];
+  return [config.luma.baseUrl, config.fal.baseUrl].flatMap((base) => (base ? [new URL(base).host] : []));
 }
+
+const timingsOf = (s: ProviderSettings) => ({
+  pollIntervalMs: s.pollIntervalMs,
+  createTimeoutMs: s.createTimeoutMs,
+  listTimeoutMs: s.listTimeoutMs,
+});
 
 /** Builds the activities of each task queue from config; one Temporal client is shared with the gate activity. */
 function buildActivities(config: ReelflowConfig, temporal: Client) {
-  // Every call passes its own timeout and retry count; these defaults only cover calls that do not.
-  const luma = new LumaAI({ authToken: requireLumaKey(config), baseURL: config.luma.baseUrl, maxRetries: 0 });
+  const providers = createProviders({
+    luma: { apiKey: requireLumaKey(config), baseUrl: config.luma.baseUrl, timings: timingsOf(config.luma) },
+    fal: { apiKey: config.fal.apiKey, baseUrl: config.fal.baseUrl, timings: timingsOf(config.fal) },
+    callbackBaseUrl: config.http.publicUrl,
+  });
   // An object store presigns its own URLs; only the local store's are signed with our secret.
   const assets = createAssetStore({
     location: config.assets,
@@ -41,11 +48,7 @@ function buildActivities(config: ReelflowConfig, temporal: Client) {
     secret: () => requireSigningSecret(config),
   });
   return createActivitiesByQueue({
-    luma,
-    callbackBaseUrl: config.http.publicUrl,
-    pollIntervalMs: config.luma.pollIntervalMs,
-    createTimeoutMs: config.luma.createTimeoutMs,
-    listTimeoutMs: config.luma.listTimeoutMs,
+    providers,
     clockSkewMs: 2 * 60 * 1000,
     assets,
     providerUrl: (url) => assets.signUrl(url, PROVIDER_URL_TTL_SECONDS),
@@ -55,7 +58,7 @@ function buildActivities(config: ReelflowConfig, temporal: Client) {
     maxAudioSeconds: config.inputs.maxAudioSeconds,
     temporal,
     queues: config.queues,
-    limits: config.luma.limits,
+    limits: { luma: config.luma.limits, fal: config.fal.limits },
     livenessCheckMs: config.timings.gateCheckMs,
     webhooks: {
       urls: config.api.webhookUrls,

@@ -16,18 +16,33 @@ export function ioOptions(queues: TaskQueues): ActivityOptions {
 /**
  * A paid create. Heartbeats so a crashed worker's attempt is retried within seconds and a cancellation reaches its
  * HTTP calls; an attempt only creates when its create fits in what is left of its 3 minutes, so it is over before
- * its successor starts looking. An hour of provider trouble fails the attempt (and lets the shot decide).
+ * its successor starts looking. `giveUpMs` (an hour by default) of provider trouble fails the attempt (and lets the
+ * shot decide: try again, fall back to another provider, or fail).
  */
-export function submitOptions(queues: TaskQueues): ActivityOptions {
+export function submitOptions(queues: TaskQueues, giveUpMs: number = 3_600_000): ActivityOptions {
   return {
     taskQueue: queues.io,
     startToCloseTimeout: '3m',
     // Short, because a cancellation only reaches the activity with a heartbeat's answer (sent every 0.8 × this).
     heartbeatTimeout: '10s',
-    scheduleToCloseTimeout: '1h',
+    scheduleToCloseTimeout: giveUpMs,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' },
     // A cancelled create must have stopped before the workflow looks for what it may have left behind.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  };
+}
+
+/**
+ * Asking a provider that just failed a shot what its attempt left behind, before the shot falls back: bounded
+ * tighter than a sweep, because the provider may be down; what it cannot settle is swept again at the end.
+ */
+export function settleOptions(queues: TaskQueues): ActivityOptions {
+  return {
+    taskQueue: queues.io,
+    startToCloseTimeout: '2m',
+    heartbeatTimeout: '30s',
+    scheduleToCloseTimeout: '5m',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s' },
   };
 }
 

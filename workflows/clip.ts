@@ -9,8 +9,8 @@ import {
 } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
 import { FailureType, isRefusal } from '../common/failures';
+import { billsStopped, providerOf, type AspectRatio, type Resolution, type VideoModel } from '../common/models';
 import type { AssetRef, ClipAttempt, PaidGeneration } from '../common/progress';
-import type { AspectRatio, Resolution, VideoModel } from '../common/story';
 import type { TaskQueues } from '../common/task-queues';
 import { ioOptions, mediaOptions, submitOptions, sweepOptions } from './activity-options';
 import { asCancellation, cancelledWorkflow } from './cancelled';
@@ -33,7 +33,10 @@ export interface ClipWorkflowInput {
   /** Epoch ms before which no generation of this key can exist. */
   sinceMs: number;
   prompt: string;
+  /** The model of this attempt; its provider follows (recorded histories: Luma's models). */
   model: VideoModel;
+  /** This attempt runs on the shot's fallback model. */
+  fallback?: boolean;
   aspectRatio: AspectRatio;
   resolution: Resolution;
   durationSeconds: number;
@@ -49,6 +52,8 @@ export interface ClipWorkflowInput {
   gate: GateRef;
   pollWindowMs?: number;
   gateRecheckMs?: number;
+  /** How long the create keeps retrying provider trouble before this attempt fails (default 1 h). */
+  submitGiveUpMs?: number;
 }
 
 /** What one attempt ended with. */
@@ -74,13 +79,28 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
     recheckMs: input.gateRecheckMs,
     label: who,
   });
-  const submitter = proxyActivities<IoActivities>(submitOptions(input.queues));
+  const submitter = proxyActivities<IoActivities>(submitOptions(input.queues, input.submitGiveUpMs));
   const io = proxyActivities<IoActivities>(ioOptions(input.queues));
   const sweeper = proxyActivities<IoActivities>(sweepOptions(input.queues));
   const media = proxyActivities<MediaActivities>(mediaOptions(input.queues));
   const what = `shot ${input.shot + 1} attempt ${input.attempt}`;
-  const attempt: ClipAttempt = { attempt: input.attempt, state: 'waiting-for-slot', credits: 0 };
+  const provider = providerOf(input.model);
+  const ref = (generationId: string) => ({ generationId, model: input.model });
+  const where = { provider, model: input.model };
+  const attempt: ClipAttempt = {
+    attempt: input.attempt,
+    ...where,
+    ...(input.fallback && { fallback: true }),
+    state: 'waiting-for-slot',
+    credits: 0,
+  };
   const paid: PaidGeneration[] = [];
+  /** A generation stopped in flight costs nothing where the provider bills results only (fal). */
+  const stoppedUnbilled = (generationId: string) => {
+    if (billsStopped(provider)) return;
+    for (const p of paid) if (p.generationId === generationId) Object.assign(p, { credits: 0, refunded: true });
+    attempt.credits = paid.reduce((sum, p) => sum + p.credits, 0);
+  };
   let submitting = false;
   let landed = false;
   const report = () => tellParent(attemptUpdated, { shot: input.shot, attempt: { ...attempt }, paid });
@@ -119,19 +139,27 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
         state: 'dreaming',
         credits: input.creditsPerAttempt,
       });
-      paid.push({ generationId: submitted.generationId, what, credits: input.creditsPerAttempt });
+      paid.push({ generationId: submitted.generationId, what, credits: input.creditsPerAttempt, ...where });
       for (const id of submitted.duplicates) {
-        paid.push({ generationId: id, what: `${what} (duplicate, deleted)`, credits: input.creditsPerAttempt });
+        const unbilled = submitted.unbilledDuplicates?.includes(id);
+        paid.push({
+          generationId: id,
+          what: `${what} (duplicate, deleted)`,
+          credits: unbilled ? 0 : input.creditsPerAttempt,
+          ...(unbilled && { refunded: true }),
+          ...where,
+        });
       }
       if (submitted.duplicates.length) attempt.duplicates = submitted.duplicates;
       await report();
       outcome = await awaitOrGiveUp(input, submitted.generationId);
       if (outcome.state === 'timed-out') {
-        // Nobody will collect it: stop it at the provider (paid for all the same) before the slot is given back.
+        // Nobody will collect it: stop it at the provider (paid for all the same at Luma) before the slot goes back.
         await io.deleteGeneration.executeWithOptions(
           { summary: line(who, `stop generation ${submitted.generationId.slice(0, 8)}`, 'timed out') },
-          [{ generationId: submitted.generationId }]
+          [ref(submitted.generationId)]
         );
+        stoppedUnbilled(submitted.generationId);
       }
       landed = true;
     });
@@ -143,13 +171,20 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
         if (attempt.generationId && !landed) {
           await io.deleteGeneration.executeWithOptions(
             { summary: line(who, `stop generation ${attempt.generationId.slice(0, 8)}`, 'cancelled') },
-            [{ generationId: attempt.generationId }]
+            [ref(attempt.generationId)]
           );
+          stoppedUnbilled(attempt.generationId);
         }
         if (!attempt.generationId && submitting) {
           const found = await sweeper.sweepGenerations.executeWithOptions(
             { summary: line(who, "find the cancelled create's generation") },
-            [{ keyPrefix: input.key, sinceMs: input.sinceMs }]
+            [
+              {
+                keyPrefix: input.key,
+                sinceMs: input.sinceMs,
+                ...(provider !== 'luma' && { targets: [{ provider, models: [input.model] }] }),
+              },
+            ]
           );
           paid.push(
             ...paidFromSweep(
@@ -213,7 +248,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
     } else {
       Object.assign(attempt, {
         state: 'failed',
-        failureReason: `Luma no longer knows generation ${outcome.generationId}`,
+        failureReason: `${provider === 'luma' ? 'Luma' : provider} no longer knows generation ${outcome.generationId}`,
       });
     }
     show(`ended: ${attempt.state}${attempt.failureReason ? ` (${attempt.failureReason})` : ''}`);
@@ -230,6 +265,7 @@ async function awaitOrGiveUp(input: ClipWorkflowInput, generationId: string): Pr
     return await awaitGeneration({
       queues: input.queues,
       generationId,
+      model: input.model,
       deadlineMs,
       windowMs: input.pollWindowMs,
       label: `shot ${input.shot + 1}`,

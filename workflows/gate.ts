@@ -52,9 +52,15 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
     [...holders.values()].filter((h) => h.family === family).reduce((n, h) => n + h.slots, 0);
   const recent = (family: GenerationFamily) =>
     grants.filter((g) => g.family === family && g.at > Date.now() - RATE_WINDOW_MS).reduce((n, g) => n + g.slots, 0);
-  const fits = (r: SlotRequest) =>
-    held(r.family) + r.slots <= limits[r.family].maxInFlight &&
-    recent(r.family) + r.slots <= limits[r.family].createsPerMinute;
+  // A family the account does not make has no limits and gets no permits (the validator refuses its requests).
+  const fits = (r: SlotRequest) => {
+    const family = limits[r.family];
+    return (
+      !!family &&
+      held(r.family) + r.slots <= family.maxInFlight &&
+      recent(r.family) + r.slots <= family.createsPerMinute
+    );
+  };
   const hold = (r: SlotRequest, counted: boolean) => {
     holders.set(r.permitId, { ...r, grantedAt: Date.now() });
     if (counted) grants.push({ family: r.family, slots: r.slots, at: Date.now() });
@@ -70,12 +76,16 @@ export async function generationGateWorkflow(input: GateInput): Promise<void> {
   /** The gate's counts as the Web UI's current details: in flight, created in the window, queued, per family. */
   const show = () =>
     setCurrentDetails(
-      GENERATION_FAMILIES.map(
-        (f) =>
-          `**${f}:** ${held(f)}/${limits[f].maxInFlight} in flight · ` +
-          `${recent(f)}/${limits[f].createsPerMinute} created in the last ${RATE_WINDOW_MS / 1000} s · ` +
-          `${waiting.filter((w) => w.family === f).length} queued`
-      ).join('\n') + `\n**Holders:** ${holders.size} permits`
+      GENERATION_FAMILIES.flatMap((f) => {
+        const family = limits[f];
+        // A family this account does not make (fal's images) has no line.
+        if (!family) return [];
+        return [
+          `**${f}:** ${held(f)}/${family.maxInFlight} in flight · ` +
+            `${recent(f)}/${family.createsPerMinute} created in the last ${RATE_WINDOW_MS / 1000} s · ` +
+            `${waiting.filter((w) => w.family === f).length} queued`,
+        ];
+      }).join('\n') + `\n**Holders:** ${holders.size} permits`
     );
 
   setHandler(

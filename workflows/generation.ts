@@ -18,6 +18,8 @@ export type GenerationOutcome = PollResult | { generationId: string; state: 'tim
 export async function awaitGeneration(options: {
   queues: TaskQueues;
   generationId: string;
+  /** The model that makes it (its provider follows); unset: Luma. */
+  model?: string;
   deadlineMs: number;
   windowMs?: number;
   /** Who waits, for the polls' summaries in the Web UI (e.g. `shot 3`). */
@@ -38,7 +40,7 @@ export async function awaitGeneration(options: {
           `up to ${humanMs(windowMs)}`
         ),
       },
-      [{ generationId: options.generationId, windowMs }]
+      [{ generationId: options.generationId, windowMs, ...(options.model && { model: options.model }) }]
     );
     if (result.state === 'completed' || result.state === 'failed' || result.state === 'missing') return result;
   }

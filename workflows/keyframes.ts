@@ -138,11 +138,15 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
     );
     v.generationId = submitted.generationId;
     const what = `keyframe ${job.boundary} variation ${job.variation}`;
-    const paid = [submitted.generationId, ...submitted.duplicates].map((generationId, i) => ({
-      generationId,
-      what: i === 0 ? what : `${what} (duplicate, deleted)`,
-      credits: input.creditsPerImage,
-    }));
+    const paid: PaidGeneration[] = [submitted.generationId, ...submitted.duplicates].map((generationId, i) => {
+      const unbilled = i > 0 && submitted.unbilledDuplicates?.includes(generationId);
+      return {
+        generationId,
+        what: i === 0 ? what : `${what} (duplicate, deleted)`,
+        credits: unbilled ? 0 : input.creditsPerImage,
+        ...(unbilled && { refunded: true }),
+      };
+    });
     inFlight.add(submitted.generationId);
     const outcome = await awaitGeneration({
       queues: input.queues,

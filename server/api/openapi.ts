@@ -8,6 +8,7 @@ import {
   createStoryBodySchema,
   errorSchema,
   keyframeReviewSchema,
+  modelListingSchema,
   raiseBudgetSchema,
   resultPendingSchema,
   reviewLinkRequestSchema,
@@ -38,6 +39,7 @@ const COMPONENTS = {
   StoryList: storyListSchema,
   CostEstimate: costEstimateSchema,
   CostProgress: costProgressSchema,
+  ModelListing: modelListingSchema,
   Cancelled: cancelledSchema,
   ReviewLink: reviewLinkSchema,
   ReviewAck: reviewAckSchema,
@@ -212,6 +214,14 @@ export function buildOpenApiDocument(serverUrl: string): Record<string, unknown>
         body: 'ReviewLinkRequest',
         bodyOptional: true,
         responses: { 200: ['The link', 'ReviewLink'], 400: ['Invalid request', 'Error'], ...ERRORS_FOR_STORY },
+      },
+    },
+    '/v1/models': {
+      get: {
+        summary:
+          'Every provider and model: what each can make (durations, resolutions, aspect ratios, END frame, prompt length), its prices in credits and dollars, and each account gate',
+        permission: 'list',
+        responses: { 200: ['Providers and models', 'ModelListing'], 401: ERRORS_FOR_STORY[401] },
       },
     },
     '/v1/estimate': {

@@ -38,6 +38,7 @@ export type StoryClient = Pick<
   | 'list'
   | 'uiUrl'
 > &
+  Partial<Pick<ReelflowClient, 'models'>> &
   // The Temporal client, when there is one, answers "has this story ended?" without a worker (see `endedStage`).
   Partial<Pick<ReelflowClient, 'temporal'>>;
 
@@ -195,6 +196,11 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
         const { expiresInSeconds } = parse(reviewLinkRequestSchema, request.body ?? {});
         await client.progress(id); // 404 for an unknown story rather than a link to nothing
         return auth.reviewLink(id, base, expiresInSeconds);
+      });
+
+      api.get('/models', { config: { permission: 'list' } }, async () => {
+        if (!client.models) throw new ApiError('not-found', 'this server lists no models');
+        return client.models();
       });
 
       api.post('/estimate', { config: { permission: 'estimate' } }, async (request) => {

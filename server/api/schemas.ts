@@ -49,6 +49,7 @@ export const reviewLinkRequestSchema = z
   .strict();
 
 export { keyframeReviewSchema, raiseBudgetSchema, storySpecSchema };
+export { modelListingSchema } from '../../common/listing';
 
 // ---- responses ----------------------------------------------------------------------------------------------------
 

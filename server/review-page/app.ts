@@ -317,7 +317,15 @@ function renderShots(p: Progress): void {
   const list = byId('shot-list');
   p.shots.forEach((shot, i) => {
     const last = shot.attempts.at(-1);
-    const key = JSON.stringify([shot.state, clipOf(shot), shot.attempts.length, last?.state, round(shot.credits)]);
+    const key = JSON.stringify([
+      shot.state,
+      clipOf(shot),
+      shot.attempts.length,
+      last?.state,
+      round(shot.credits),
+      shot.provider,
+      shot.model,
+    ]);
     let item = document.getElementById(`shot-${i}`);
     if (item && shotKeys.get(i) === key) return;
     shotKeys.set(i, key);
@@ -338,6 +346,13 @@ function shotItem(shot: ShotProgress): HTMLLIElement {
     { class: 'shot', id: `shot-${shot.index}` },
     h('h3', { text: `Shot ${n}` }),
     h('p', {}, 'State: ', h('span', { class: 'badge', text: shot.state })),
+    shot.model
+      ? h('p', {
+          class: 'model',
+          id: `shot-${shot.index}-model`,
+          text: `Model: ${shot.model} (${shot.provider ?? 'luma'})${last?.fallback ? ' · fallback' : ''}`,
+        })
+      : undefined,
     h('p', { text: `Attempts: ${attempts} · credits: ${round(shot.credits)}` }),
     last?.failureReason ? h('p', { text: `Last failure: ${last.failureReason}` }) : undefined,
     clip

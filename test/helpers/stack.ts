@@ -9,7 +9,8 @@ import type { FastifyInstance } from 'fastify';
 import { freePort } from '../../dev/temporal-server';
 import { ReelflowClient } from '../../client/reelflow-client';
 import { createServer } from '../../server/server';
-import { startEmulator } from '../../emulator';
+import { startEmulator, startFalEmulator } from '../../emulator';
+import type { FalEmulatorOptions } from '../../emulator/fal/settings';
 import type { EmulatorOptions } from '../../emulator/settings';
 import { loadConfig, type ReelflowConfig } from '../../config';
 import { createWorkers } from '../../workers/create-workers';
@@ -38,8 +39,11 @@ export interface TestStack {
   client: ReelflowClient;
   temporal: Client;
   emulator: Awaited<ReturnType<typeof startEmulator>>;
+  /** The emulator's fal face (its own port; the same admin endpoints). */
+  fal: Awaited<ReturnType<typeof startFalEmulator>>;
   server: FastifyInstance;
   lumaKey: string;
+  falKey: string;
   /** The deployment's asset store (the local folder, or the bucket with `s3`), as its processes see it. */
   assets: AssetStore;
   /** Starts the in-process workers (already started unless `startWorkers: false`). */
@@ -54,6 +58,7 @@ export async function startTestStack(
   options: {
     env?: Record<string, string>;
     emulator?: Partial<EmulatorOptions>;
+    fal?: Partial<FalEmulatorOptions>;
     startWorkers?: boolean;
     /** Another Temporal server, e.g. a time-skipping TestWorkflowEnvironment's (default: the shared dev server). */
     temporal?: { client: Client; nativeConnection: NativeConnection; address: string };
@@ -65,6 +70,7 @@ export async function startTestStack(
   const address = options.temporal?.address ?? process.env.TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: integration tests need the jest global setup');
   const lumaKey = `test-key-${randomUUID().slice(0, 8)}`;
+  const falKey = `test-fal-${randomUUID().slice(0, 8)}`;
   const emulator = await startEmulator({
     port: 0,
     keys: [lumaKey],
@@ -73,6 +79,7 @@ export async function startTestStack(
     imageCreatesPerMinute: 1000,
     ...options.emulator,
   });
+  const fal = await startFalEmulator({ port: 0, keys: [falKey], latencyMs: 200, ...options.fal });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'reelflow-test-'));
   const port = await freePort();
   const env: Record<string, string> = {
@@ -80,6 +87,10 @@ export async function startTestStack(
     LUMAAI_API_KEY: lumaKey,
     LUMAAI_BASE_URL: emulator.baseUrl,
     LUMA_POLL_INTERVAL_MS: '100',
+    FAL_KEY: falKey,
+    FAL_BASE_URL: fal.baseUrl,
+    FAL_POLL_INTERVAL_MS: '100',
+    FAL_CREATES_PER_MINUTE: '1000',
     REELFLOW_DATA_DIR: dataDir,
     REELFLOW_HTTP_PORT: String(port),
     REELFLOW_TASK_QUEUE_PREFIX: `t-${randomUUID().slice(0, 8)}`,
@@ -120,8 +131,10 @@ export async function startTestStack(
     client,
     temporal,
     emulator,
+    fal,
     server,
     lumaKey,
+    falKey,
     assets,
     async startWorkers() {
       workerConnection ??= await NativeConnection.connect({ address });
@@ -147,6 +160,7 @@ export async function startTestStack(
       await stack.stopWorkers();
       await server.close();
       await emulator.close();
+      await fal.close();
       if (!options.temporal) await workerConnection?.close();
       await connection?.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -56,10 +56,10 @@ async function api(method: string, route: string, body?: unknown): Promise<{ sta
 
 test('a reviewer picks variations and approves on the page at phone width, then watches the video finish', async () => {
   const id = 'page-story';
-  const created = await api('POST', '/v1/stories', {
-    id,
-    story: smallStory({ title: 'Launch teaser', variations: 2 }),
-  });
+  // Its second shot is made by Kling on fal: the page says which model and provider made each clip.
+  const story = smallStory({ title: 'Launch teaser', variations: 2 });
+  story.shots[1] = { ...story.shots[1], videoModel: 'kling-2.5-turbo-pro' };
+  const created = await api('POST', '/v1/stories', { id, story });
   expect(created.status).toBe(201);
   const link = storyCreatedSchema.parse(created.body).links.review!;
   await eventually(
@@ -162,6 +162,8 @@ test('a reviewer picks variations and approves on the page at phone width, then 
   expect(media.currentTime).toBeGreaterThan(0);
   expect(media.src).toMatch(new RegExp(`^${origin}/assets/${id}/`));
   await expect(page.locator('#shot-list > li').count()).resolves.toBe(2);
+  await expect(page.locator('#shot-0-model').textContent()).resolves.toBe('Model: ray-3-14 (luma)');
+  await expect(page.locator('#shot-1-model').textContent()).resolves.toBe('Model: kling-2.5-turbo-pro (fal)');
 
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, 'review-page.png'), fullPage: true });

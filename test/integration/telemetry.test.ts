@@ -142,12 +142,20 @@ test("after a story, the workers' Prometheus endpoint and the server's /metrics 
     'the completed story to be counted'
   );
   expect(total(server, 'reelflow_stories', { stage: 'awaiting-keyframe-review' })).toBe(0);
-  expect(total(server, 'reelflow_generations_in_flight', { family: 'video' })).toBe(0);
-  expect(total(server, 'reelflow_generations_in_flight_cap', { family: 'video' })).toBe(10);
-  expect(total(server, 'reelflow_generations_in_flight_cap', { family: 'image' })).toBe(40);
-  expect(total(server, 'reelflow_generation_creates_per_minute_cap', { family: 'video' })).toBe(1000);
+  expect(total(server, 'reelflow_generations_in_flight', { provider: 'luma', family: 'video' })).toBe(0);
+  expect(total(server, 'reelflow_generations_in_flight_cap', { provider: 'luma', family: 'video' })).toBe(10);
+  expect(total(server, 'reelflow_generations_in_flight_cap', { provider: 'luma', family: 'image' })).toBe(40);
+  // fal's account has its own gate and caps, and makes no images.
+  expect(total(server, 'reelflow_generations_in_flight_cap', { provider: 'fal', family: 'video' })).toBe(10);
+  expect(
+    server.some(
+      (m) =>
+        m.name === 'reelflow_generations_in_flight_cap' && m.labels.provider === 'fal' && m.labels.family === 'image'
+    )
+  ).toBe(false);
+  expect(total(server, 'reelflow_generation_creates_per_minute_cap', { provider: 'luma', family: 'video' })).toBe(1000);
   // At most the story's three clip attempts can be inside the gate's 66 s rate window.
-  const recent = total(server, 'reelflow_generation_creates_recent', { family: 'video' });
+  const recent = total(server, 'reelflow_generation_creates_recent', { provider: 'luma', family: 'video' });
   expect(recent).toBeGreaterThanOrEqual(0);
   expect(recent).toBeLessThanOrEqual(3);
 

@@ -21,6 +21,14 @@ test('bad settings are refused with the variable named', () => {
   );
   expect(() => loadConfig({ REELFLOW_INSECURE_OPEN_API: 'yes' })).toThrow(/REELFLOW_INSECURE_OPEN_API/);
   expect(() => loadConfig({ REELFLOW_MAX_AUDIO_SECONDS: '0' })).toThrow(/REELFLOW_MAX_AUDIO_SECONDS/);
+  // A give-up shorter than a create would refuse every create before sending it.
+  expect(() => loadConfig({ REELFLOW_SUBMIT_GIVE_UP_MS: '6000' })).toThrow(
+    /REELFLOW_SUBMIT_GIVE_UP_MS: must be at least/
+  );
+  expect(
+    loadConfig({ REELFLOW_SUBMIT_GIVE_UP_MS: '6000', LUMA_CREATE_TIMEOUT_MS: '1500', FAL_CREATE_TIMEOUT_MS: '1500' })
+      .timings.submitGiveUpMs
+  ).toBe(6000);
 });
 
 test('the signing secret: its own name first, the older review-secret name after; required where processes meet', () => {

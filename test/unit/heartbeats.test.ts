@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createLocalAssetStore } from '../../assets';
-import { createLumaActivities } from '../../activities/luma';
+import { createGenerationActivities } from '../../activities/generations';
+import { createLumaProvider } from '../../providers/luma';
 import { createMediaActivities } from '../../activities/media';
 import { startEmulator } from '../../emulator';
 import { setFaults } from '../../emulator/admin';
@@ -116,12 +117,14 @@ test('cutting the last frame heartbeats from its start', async () => {
 test('the first poll of a generation heartbeats before the provider answers a slow status read', async () => {
   const emulator = await startEmulator({ port: 0, keys: ['hb-key'], imageLatencyMs: 100 });
   try {
-    const luma = createLumaActivities({
-      luma: new LumaAI({ authToken: 'hb-key', baseURL: emulator.baseUrl, maxRetries: 0 }),
-      callbackBaseUrl: 'http://127.0.0.1:9',
-      pollIntervalMs: 50,
-      createTimeoutMs: 5000,
-      listTimeoutMs: 5000,
+    const luma = createGenerationActivities({
+      providers: {
+        luma: createLumaProvider({
+          luma: new LumaAI({ authToken: 'hb-key', baseURL: emulator.baseUrl, maxRetries: 0 }),
+          callbackBaseUrl: 'http://127.0.0.1:9',
+          timings: { pollIntervalMs: 50, createTimeoutMs: 5000, listTimeoutMs: 5000 },
+        }),
+      },
       clockSkewMs: 1000,
       providerUrl: async (url) => url,
     });

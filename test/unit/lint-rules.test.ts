@@ -118,6 +118,16 @@ test('the input checks may be used by the client library and the activities alik
   expect(lintAs('activities', source)).toEqual([]);
 }, 120_000);
 
+test('the lint rule keeps provider SDKs and their types in providers/', () => {
+  const source =
+    "import type { Generation } from 'lumaai/resources/generations';\nimport { fal } from '@fal-ai/client';\nexport type G = Generation;\nexport const f = fal;\n";
+  const outside = lintAs('activities', source).filter((m) => /Provider SDKs live in providers/.test(m));
+  expect(outside).toHaveLength(2);
+  // workers/ also has the asset-store rule, which carries this ban too.
+  expect(lintAs('workers', source).filter((m) => /Provider SDKs live in providers/.test(m))).toHaveLength(2);
+  expect(lintAs('providers', source).filter((m) => /Provider SDKs live in providers/.test(m))).toEqual([]);
+}, 60_000);
+
 test('asset files are touched only by the asset store: fs is refused where asset references are handled', () => {
   const source = "import { copyFile } from 'node:fs/promises';\nexport const c = copyFile;\n";
   for (const folder of ['workers', 'server']) {

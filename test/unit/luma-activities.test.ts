@@ -1,23 +1,25 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { CancelledFailure } from '@temporalio/common';
 import LumaAI from 'lumaai';
-import { createLumaActivities } from '../../activities/luma';
+import { createGenerationActivities } from '../../activities/generations';
+import { createLumaProvider } from '../../providers/luma';
 import { startEmulator } from '../../emulator';
 import { getStats, setFaults } from '../../emulator/admin';
 
 const KEY = 'activity-test-key';
 let emulator: Awaited<ReturnType<typeof startEmulator>>;
-let activities: ReturnType<typeof createLumaActivities>;
+let activities: ReturnType<typeof createGenerationActivities>;
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, keys: [KEY], imageLatencyMs: 300 });
-  activities = createLumaActivities({
+  const luma = createLumaProvider({
     luma: new LumaAI({ authToken: KEY, baseURL: emulator.baseUrl, maxRetries: 0 }),
     // Nobody listens there: callbacks are hints, and their failure must not matter.
     callbackBaseUrl: 'http://127.0.0.1:9',
-    pollIntervalMs: 50,
-    createTimeoutMs: 5000,
-    listTimeoutMs: 2000,
+    timings: { pollIntervalMs: 50, createTimeoutMs: 5000, listTimeoutMs: 2000 },
+  });
+  activities = createGenerationActivities({
+    providers: { luma },
     clockSkewMs: 60_000,
     providerUrl: async (url) => url,
   });

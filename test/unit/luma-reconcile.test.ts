@@ -1,4 +1,4 @@
-import { isSameRequest } from '../../activities/luma';
+import { isSameRequest } from '../../providers/luma';
 
 const sent = {
   prompt: 'a phone on a table',

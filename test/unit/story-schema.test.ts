@@ -1,6 +1,13 @@
-import { parseStory, keyframePrompt } from '../../common/story';
+import { parseStory, keyframePrompt, shotRoute } from '../../common/story';
 import { ValidationError } from '../../common/validation';
-import { estimateStory, DEFAULT_PRICES, videoCredits } from '../../common/pricing';
+import {
+  clipCredits,
+  clipDollars,
+  estimateStory,
+  DEFAULT_PRICES,
+  mergePrices,
+  videoCredits,
+} from '../../common/pricing';
 import { frameSize } from '../../common/frame-size';
 import { durationMs } from '../../common/duration';
 import { storyFiles } from '../../common/progress';
@@ -61,7 +68,9 @@ test('a shot whose prompt with the style passes 5000 characters is refused, not 
     style: 's'.repeat(1000),
     shots: [{ description: 'ok shot' }, { description: 'd'.repeat(4500) }],
   };
-  expect(issuesOf(long)['shots[1].description']).toBe('with the style the prompt is 5502 characters; Luma allows 5000');
+  expect(issuesOf(long)['shots[1].description']).toBe(
+    'with the style the prompt is 5502 characters; ray-3-14 allows 5000'
+  );
   // Right at the limit it still fits.
   expect(() => parseStory({ ...long, shots: [{ description: 'd'.repeat(3998) }] })).not.toThrow();
 });
@@ -102,6 +111,76 @@ test('durations parse and bad ones are refused', () => {
   expect(durationMs('72h')).toBe(72 * 3600_000);
   expect(durationMs('90s')).toBe(90_000);
   expect(() => durationMs('soon')).toThrow(/not a duration/);
+});
+
+test("each shot is checked against its model's capabilities, naming the field to change", () => {
+  const kling = (extra: object) => ({ ...minimal, videoModel: 'kling-2.5-turbo-pro', ...extra });
+  // The issue's example: a 9 s shot on a model that makes only 5 and 10 s clips.
+  const issues = issuesOf(
+    kling({ shots: [{ description: 'a phone' }, { description: 'a hand' }, { description: 'a thumb', duration: 9 }] })
+  );
+  expect(issues).toEqual({ 'shots[2].duration': 'must be 5 or 10 (seconds) on kling-2.5-turbo-pro' });
+  // A shot's own model decides for that shot; story-wide settings are refused at the field that chose the model.
+  expect(
+    issuesOf({
+      ...minimal,
+      aspectRatio: '21:9',
+      shots: [{ description: 'ok shot', videoModel: 'veo-3.1-fast', duration: 8 }],
+    })
+  ).toEqual({
+    'shots[0].videoModel': expect.stringMatching(/^veo-3.1-fast cannot make 21:9 clips \(it makes 16:9 or 9:16\)/),
+  });
+  expect(
+    issuesOf(kling({ resolution: '540p', videoModel: 'veo-3.1-fast', shots: [{ description: 'x y z', duration: 4 }] }))
+  ).toEqual({
+    videoModel: expect.stringMatching(/^veo-3.1-fast cannot make 540p clips/),
+  });
+  expect(issuesOf(kling({ shots: [{ description: 'x'.repeat(2600) }] }))['shots[0].description']).toMatch(
+    /allows 2500/
+  );
+  expect(parseStory(kling({})).shots.map((s) => s.duration)).toEqual([5, 5]);
+});
+
+test('a fallback must be another provider, and must be able to make the shot too', () => {
+  expect(issuesOf({ ...minimal, fallbackVideoModel: 'ray-2' }).fallbackVideoModel).toMatch(/another provider/);
+  expect(issuesOf({ ...minimal, fallbackVideoModel: 'veo-3.1-fast' })['shots[0].duration']).toBe(
+    'must be 4, 6 or 8 (seconds) on its fallback veo-3.1-fast'
+  );
+  const spec = parseStory({
+    ...minimal,
+    fallbackVideoModel: 'kling-2.5-turbo-pro',
+    shots: [{ description: 'a phone' }, { description: 'a hand', videoModel: 'kling-2.5-turbo-pro' }],
+  });
+  expect(shotRoute(spec, 0)).toMatchObject({
+    model: 'ray-3-14',
+    provider: 'luma',
+    fallback: { model: 'kling-2.5-turbo-pro' },
+  });
+  // The story's fallback does not apply to a shot on the fallback's own provider.
+  expect(shotRoute(spec, 1).fallback).toBeUndefined();
+});
+
+test('the estimate prices each shot on its model and breaks the total down by provider', () => {
+  const spec = parseStory({
+    ...minimal,
+    variations: 1,
+    shots: [{ description: 'a phone' }, { description: 'a hand', videoModel: 'kling-2.5-turbo-pro', duration: 10 }],
+  });
+  const estimate = estimateStory(spec);
+  // 3 images at 0.8 and one 3-credit Ray clip; Kling 10 s is $0.35 + 5 × $0.07 = $0.70 = 14 credits at $0.05.
+  expect(estimate.byProvider).toEqual([
+    { provider: 'luma', keyframeImages: 3, clips: 1, credits: 5.4, dollars: 0.27 },
+    { provider: 'fal', keyframeImages: 0, clips: 1, credits: 14, dollars: 0.7 },
+  ]);
+  expect(estimate.credits).toBeCloseTo(19.4, 6);
+  expect(
+    clipDollars(DEFAULT_PRICES, 'veo-3.1-fast', { durationSeconds: 8, resolution: '4k', frame0: true, frame1: true })
+  ).toBeCloseTo(2.4, 6);
+  const cheaper = mergePrices(DEFAULT_PRICES, { dollars: { 'kling-2.5-turbo-pro': { first: 0.3 } } });
+  expect(
+    clipCredits(cheaper, 'kling-2.5-turbo-pro', { durationSeconds: 5, resolution: '720p', frame0: true, frame1: true })
+  ).toBe(6);
+  expect(() => mergePrices(DEFAULT_PRICES, { dollars: { 'no-such-model': { first: 1 } } })).toThrow(/no such model/);
 });
 
 describe('story output schema', () => {

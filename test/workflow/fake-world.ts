@@ -23,11 +23,22 @@ export type Fate = { state: 'completed' } | { state: 'failed'; reason: string };
 
 /** Every call the workflows made, in order. */
 export interface Calls {
-  submits: Array<{ key: string; kind: 'image' | 'video'; prompt: string; frame0Url?: string; frame1Url?: string }>;
+  submits: Array<{
+    key: string;
+    kind: 'image' | 'video';
+    prompt: string;
+    model?: string;
+    frame0Url?: string;
+    frame1Url?: string;
+  }>;
   cuts: string[];
   renders: number;
   deletes: string[];
   sweeps: string[];
+  /** Every sweep's input, in order. */
+  sweepInputs: Array<{ keyPrefix: string; targets?: Array<{ provider: string; models?: string[] }> }>;
+  /** The gate each permit request went to, in order. */
+  gates: string[];
   /** Every activity, by name, in the order they were called. */
   order: string[];
   /** Supplied inputs checked (their fields), and supplied keyframes ingested by a keyframe round. */
@@ -43,6 +54,8 @@ export interface FakeWorld {
   calls: Calls;
   /** Decides a generation's fate from its key (default: completed). */
   fate: (key: string) => Fate;
+  /** A failure a clip create meets instead of a generation (a provider down), by model (default: none). */
+  outage: (model: string) => Error | undefined;
   /** Runs `story` as `storyId`: first `during` (to query and review), then to its end with time skipped. */
   run(
     story: StorySpecInput,
@@ -71,12 +84,17 @@ export async function startFakeWorld(): Promise<FakeWorld> {
     renders: 0,
     deletes: [],
     sweeps: [],
+    sweepInputs: [],
+    gates: [],
     order: [],
     checked: [],
     ingestedSupplied: 0,
     renderAudio: [],
   };
-  const world = { fate: (() => ({ state: 'completed' })) as FakeWorld['fate'] };
+  const world = {
+    fate: (() => ({ state: 'completed' })) as FakeWorld['fate'],
+    outage: (() => undefined) as FakeWorld['outage'],
+  };
   const byId = new Map<string, string>();
 
   const submitted = (key: string, kind: 'image' | 'video', rest: Omit<Calls['submits'][number], 'key' | 'kind'>) => {
@@ -109,8 +127,11 @@ export async function startFakeWorld(): Promise<FakeWorld> {
       return submitted(input.key, 'image', { prompt: input.prompt });
     },
     async submitVideoGeneration(input) {
+      const down = world.outage(input.model);
+      if (down) throw down;
       return submitted(input.key, 'video', {
         prompt: input.prompt,
+        model: input.model,
         frame0Url: input.frame0Url,
         frame1Url: input.frame1Url,
       });
@@ -124,11 +145,13 @@ export async function startFakeWorld(): Promise<FakeWorld> {
     async deleteGeneration({ generationId }) {
       calls.deletes.push(generationId);
     },
-    async sweepGenerations({ keyPrefix }) {
+    async sweepGenerations({ keyPrefix, targets }) {
       calls.sweeps.push(keyPrefix);
+      calls.sweepInputs.push({ keyPrefix, targets });
       return [];
     },
-    async acquireGenerationSlot({ request }) {
+    async acquireGenerationSlot({ gateWorkflowId, request }) {
+      calls.gates.push(gateWorkflowId);
       return { state: 'granted', slots: request.slots };
     },
     async releaseGenerationSlot() {
@@ -185,6 +208,12 @@ export async function startFakeWorld(): Promise<FakeWorld> {
     },
     set fate(f) {
       world.fate = f;
+    },
+    get outage() {
+      return world.outage;
+    },
+    set outage(f) {
+      world.outage = f;
     },
     async run(story, storyId, during) {
       const input: StoryWorkflowInput = {

@@ -8,8 +8,11 @@ import {
 } from '@temporalio/workflow';
 import type { IoActivities } from '../../activities';
 import { failure, FAILURES, FailureType, type FailureTypeName } from '../../common/failures';
+import type { SweepInput } from '../../common/generations';
+import type { ProviderId } from '../../common/models';
 import { resultFromProgress, type StoryProgress, type StoryResult } from '../../common/progress';
 import { generationCredits } from '../../common/pricing';
+import { shotRoute } from '../../common/story';
 import { sweepOptions } from '../activity-options';
 import { asCancellation } from '../cancelled';
 import { paidFromSweep } from '../paid';
@@ -61,13 +64,60 @@ export async function closeFailed(run: StoryRun, notifier: Notifier, err: unknow
   throw failure(failureType(err), message, [resultOf(run)]);
 }
 
+/**
+ * Where a story's generations can be: Luma (its keyframes, its Ray shots) and every other provider its shots or
+ * their fallbacks name. A Luma-only story names no targets, as recorded stories did (the sweep then looks at every
+ * provider the worker has).
+ */
+export function storyTargets(run: StoryRun): Pick<SweepInput, 'targets'> {
+  const models = new Map<ProviderId, Set<string>>();
+  run.spec.shots.forEach((_, i) => {
+    const route = shotRoute(run.spec, i);
+    for (const r of [route, ...(route.fallback ? [route.fallback] : [])]) {
+      if (!models.has(r.provider)) models.set(r.provider, new Set());
+      models.get(r.provider)!.add(r.model);
+    }
+  });
+  if ([...models.keys()].every((p) => p === 'luma')) return {};
+  models.delete('luma');
+  return { targets: [{ provider: 'luma' }, ...[...models].map(([provider, m]) => ({ provider, models: [...m] }))] };
+}
+
+/** Sweeps the keys of attempts whose provider could not be asked when the shot fell back (a story that completed). */
+export async function settleUnsettled(run: StoryRun): Promise<void> {
+  const unsettled = run.state.unsettled ?? [];
+  if (unsettled.length === 0) return;
+  const sweeper = proxyActivities<IoActivities>(sweepOptions(run.queues));
+  for (const u of unsettled) {
+    try {
+      const found = await sweeper.sweepGenerations({
+        keyPrefix: u.key,
+        sinceMs: run.state.startedAtMs,
+        targets: [{ provider: u.provider, models: [u.model] }],
+      });
+      recordPaid(
+        run,
+        paidFromSweep(
+          found,
+          (g) => describeKey(g.key.slice(run.keyBase.length + 1)),
+          (g) => generationCredits(run.prices, g.price)
+        )
+      );
+    } catch (err) {
+      log.warn('could not settle a key at its provider', { key: u.key, provider: u.provider, error: String(err) });
+    }
+  }
+  run.state.unsettled = [];
+}
+
 async function sweepStory(run: StoryRun): Promise<void> {
   const sweeper = proxyActivities<IoActivities>(sweepOptions(run.queues));
   try {
     const found = await sweeper.sweepGenerations.executeWithOptions(
-      { summary: line('sweep', "stop and count the story's generations at Luma") },
-      [{ keyPrefix: run.keyBase, sinceMs: run.state.startedAtMs }]
+      { summary: line('sweep', "stop and count the story's generations at every provider") },
+      [{ keyPrefix: run.keyBase, sinceMs: run.state.startedAtMs, ...storyTargets(run) }]
     );
+    run.state.unsettled = [];
     recordPaid(
       run,
       paidFromSweep(

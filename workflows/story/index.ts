@@ -7,7 +7,7 @@ import { mediaOptions } from '../activity-options';
 import { storyWorkflowV1 } from '../legacy/story-v1';
 import type { StoryWorkflowInputV1 } from '../legacy/types-v1';
 import { ensureBudget } from './budget';
-import { closeCancelled, closeFailed, resultOf } from './closing';
+import { closeCancelled, closeFailed, resultOf, settleUnsettled } from './closing';
 import { checkSuppliedInputs, checksInputsFirst } from './inputs';
 import { followKeyframeRounds, makeKeyframes } from './keyframes';
 import { createNotifier } from './notifications';
@@ -63,6 +63,8 @@ export async function storyWorkflow(input: StoryWorkflowInput): Promise<StoryRes
         })),
       },
     ]);
+    // Only shots that fell back during an outage can leave keys unasked; stories without a fallback never do.
+    await settleUnsettled(run);
     setStage(run, 'completed');
     notifier.notify('story.completed', { video: state.progress.output.video.url });
     await notifier.flushed();

@@ -3,6 +3,7 @@ import { SEARCH_ATTRIBUTES } from '../../common/constants';
 import { durationMs } from '../../common/duration';
 import { frameSize } from '../../common/frame-size';
 import { gateWorkflowId } from '../../common/gate';
+import type { ProviderId } from '../../common/models';
 import type { ShotReview, StoryCheckpoint, StoryWorkflowInput } from '../../common/messages';
 import type { Stage } from '../../common/stages';
 import type { StoryProgress } from '../../common/progress';
@@ -18,6 +19,8 @@ import { DEFAULT_GATE_RECHECK_MS, type GateRef } from '../slots';
 const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 /** History length past which a story waiting for review continues as new (Temporal suggests it from 4,096 events). */
 const DEFAULT_CONTINUE_AS_NEW_EVENTS = 4000;
+/** How long a clip's create keeps retrying provider trouble before its attempt fails (and a fallback may take over). */
+const DEFAULT_SUBMIT_GIVE_UP_MS = 3_600_000;
 
 /**
  * One story run: the facts fixed at start and the state every part of the pipeline shares. `state` is exactly what
@@ -34,7 +37,10 @@ export interface StoryRun {
   readonly keyBase: string;
   /** Folder of this run's files inside the story's asset folder, so no run writes over another's. */
   readonly assetBase: string;
+  /** The gate of the keyframe images' provider account (Luma). */
   readonly gate: GateRef;
+  /** The gate of each provider account (one per account, each with its own families and limits). */
+  gateOf(provider: ProviderId): GateRef;
   readonly reviewTimeoutMs: number;
   readonly generationTimeoutMs: number;
   readonly timings: {
@@ -42,6 +48,7 @@ export interface StoryRun {
     gateRecheckMs: number;
     maxRetryDelayMs: number;
     continueAsNewEvents: number;
+    submitGiveUpMs: number;
   };
   readonly state: StoryCheckpoint;
   /** Credits set aside for paid calls under way (always 0 where the story may continue as new). */
@@ -68,6 +75,7 @@ export function startRun(input: StoryWorkflowInput): StoryRun {
     keyBase: `${storyId}/${runTag}`,
     assetBase: `run-${runTag}`,
     gate: { workflowId: gateWorkflowId(input.queues.prefix, 'luma'), provider: 'luma' },
+    gateOf: (provider) => ({ workflowId: gateWorkflowId(input.queues.prefix, provider), provider }),
     reviewTimeoutMs: durationMs(spec.review.timeout),
     generationTimeoutMs: durationMs(spec.generationTimeout ?? '6h'),
     timings: {
@@ -75,6 +83,7 @@ export function startRun(input: StoryWorkflowInput): StoryRun {
       gateRecheckMs: timings.gateRecheckMs ?? DEFAULT_GATE_RECHECK_MS,
       maxRetryDelayMs: timings.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
       continueAsNewEvents: timings.continueAsNewEvents ?? DEFAULT_CONTINUE_AS_NEW_EVENTS,
+      submitGiveUpMs: timings.submitGiveUpMs ?? DEFAULT_SUBMIT_GIVE_UP_MS,
     },
     state: input.resume ?? initialState(input),
     reserved: 0,
@@ -104,6 +113,7 @@ function initialState(input: StoryWorkflowInput): StoryCheckpoint {
       budgetCredits: spec.budgetCredits,
       used: 0,
       dollars: 0,
+      dollarsPerCredit: prices.dollarsPerCredit,
       waitingForBudget: false,
     },
     stageStartedAt: { keyframes: now },

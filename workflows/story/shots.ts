@@ -1,13 +1,14 @@
 import { executeChild, log, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { MediaActivities } from '../../activities';
 import { failure, FailureType } from '../../common/failures';
-import type { AssetRef, ClipAttempt } from '../../common/progress';
-import { roundMoney, videoCredits } from '../../common/pricing';
-import { composeShotPrompt } from '../../common/story';
+import { videoModelInfo, type ProviderId, type VideoModel } from '../../common/models';
+import type { AssetRef, ClipAttempt, ShotProgress } from '../../common/progress';
+import { clipCredits, roundMoney } from '../../common/pricing';
+import { composeShotPrompt, shotRoute } from '../../common/story';
 import { mediaOptions } from '../activity-options';
 import { clipWorkflow } from '../clip';
 import { mapWithLimit } from '../concurrency';
-import { isBrokenChild, settleBrokenAttempt, upsertAttempt } from './attempts';
+import { isBrokenChild, isProviderFailure, settleBrokenAttempt, settleFailedAttempt, upsertAttempt } from './attempts';
 import { recordPaid, reserve, unreserve } from './budget';
 import type { Notifier } from './notifications';
 import { awaitClipDecision } from './review';
@@ -18,6 +19,8 @@ import { setStage, showDetails, type StoryRun } from './run';
 const CLIP_REVIEW_STAGE_PATCH = 'awaiting-clip-review-stage';
 /** Pause before a failed generation is tried again; doubles with each failure up to the run's maximum. */
 const RETRY_BASE_DELAY_MS = 2000;
+/** Marks runs that moved a shot to its fallback model; only stories naming a fallback can reach it. */
+export const FALLBACK_PATCH = 'reelflow-provider-fallback';
 
 /** The approved keyframe of a boundary. */
 export function approvedKeyframe(run: StoryRun, boundary: number): AssetRef {
@@ -57,43 +60,78 @@ export async function runShots(run: StoryRun, notifier: Notifier): Promise<Asset
   return clips;
 }
 
+/** The model a shot is on now, and whether it is its fallback. */
+interface ShotModel {
+  model: VideoModel;
+  provider: ProviderId;
+  fallback: boolean;
+}
+
 /**
  * One shot: paid attempts (each its own child workflow, each checked against the budget first) until a clip is
  * made and, where the story asks for it, approved. Failed generations are retried after a pause; refusals, timeouts
- * and running out of attempts fail the shot.
+ * and running out of attempts fail the shot. A shot with a fallback model (of another provider) moves to it when its
+ * provider fails it for a reason that is not the content: a create that kept failing past its retries (an outage,
+ * 429s, no credits), no clip within the generation timeout, or every attempt failed at the provider; the fallback
+ * then gets attempts of its own.
  */
 async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: AssetRef): Promise<AssetRef> {
   const { spec } = run;
   const shotSpec = spec.shots[i];
   const shot = run.state.progress.shots[i];
+  const route = shotRoute(spec, i);
   const feedback: string[] = [];
-  const cost = videoCredits(run.prices, {
-    durationSeconds: shotSpec.duration,
-    resolution: spec.resolution,
-    frame0: true,
-    frame1: true,
-  });
+  let current: ShotModel = { model: route.model, provider: route.provider, fallback: false };
+  let attemptsOnModel = 0;
+  showModel(shot, current);
+  const costOf = (model: VideoModel) =>
+    clipCredits(run.prices, model, {
+      durationSeconds: shotSpec.duration,
+      resolution: spec.resolution,
+      frame0: true,
+      frame1: true,
+    });
+  /** Moves the shot to its fallback, when it has one and this run may. */
+  const fallBack = (why: string): boolean => {
+    if (!route.fallback || current.fallback || !patched(FALLBACK_PATCH)) return false;
+    log.warn('shot falls back to another provider', {
+      shot: i + 1,
+      from: current.model,
+      to: route.fallback.model,
+      why,
+    });
+    current = { model: route.fallback.model, provider: route.fallback.provider, fallback: true };
+    attemptsOnModel = 0;
+    failuresInARow = 0;
+    showModel(shot, current);
+    return true;
+  };
   let failuresInARow = 0;
   for (;;) {
     const n = shot.attempts.length + 1;
-    if (n > spec.maxClipAttempts) {
-      shot.state = 'failed';
+    if (attemptsOnModel >= spec.maxClipAttempts) {
       const last = shot.attempts.at(-1);
+      const providerFailed = last?.state === 'failed' && !last.failureReason?.startsWith('clip check failed');
+      if (providerFailed && fallBack(`every attempt failed at ${current.provider}`)) continue;
+      shot.state = 'failed';
       throw failure(
         FailureType.ShotFailed,
-        `shot ${i + 1}: no usable clip after ${spec.maxClipAttempts} attempts ` +
+        `shot ${i + 1}: no usable clip after ${attemptsOnModel} attempts${route.fallback ? ` on ${current.model}` : ''} ` +
           `(last: ${last?.feedback ? `rejected: ${last.feedback}` : (last?.failureReason ?? 'unknown')}); ` +
           'raise maxClipAttempts or change the shot'
       );
     }
+    attemptsOnModel++;
     shot.state = 'generating';
     showWhoIsWaited(run);
     const key = `${run.keyBase}/shot/${i + 1}/a${n}`;
+    const cost = costOf(current.model);
     upsertAttempt(shot.attempts, { attempt: n, state: 'waiting-for-slot', credits: 0 });
     showDetails(run);
     await reserve(run, cost, `shot ${i + 1} attempt ${n}`);
     let attempt: ClipAttempt;
     let refused = false;
+    let outage = false;
     try {
       const result = await executeChild(clipWorkflow, {
         workflowId: `${run.storyId}-shot-${i + 1}-attempt-${n}`,
@@ -112,8 +150,14 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
             attempt: n,
             key,
             sinceMs: Date.now(),
-            prompt: composeShotPrompt(spec.style, shotSpec.description, feedback),
-            model: spec.videoModel,
+            prompt: composeShotPrompt(
+              spec.style,
+              shotSpec.description,
+              feedback,
+              videoModelInfo(current.model)?.maxPromptLength
+            ),
+            model: current.model,
+            ...(current.fallback && { fallback: true }),
             aspectRatio: spec.aspectRatio,
             resolution: spec.resolution,
             durationSeconds: shotSpec.duration,
@@ -125,9 +169,10 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
             generationTimeoutMs: run.generationTimeoutMs,
             creditsPerAttempt: cost,
             queues: run.queues,
-            gate: run.gate,
+            gate: current.provider === 'luma' ? run.gate : run.gateOf(current.provider),
             pollWindowMs: run.timings.pollWindowMs,
             gateRecheckMs: run.timings.gateRecheckMs,
+            ...(route.fallback && { submitGiveUpMs: run.timings.submitGiveUpMs }),
           },
         ],
       });
@@ -135,15 +180,23 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
       attempt = result.attempt;
       refused = result.refused;
     } catch (err) {
-      if (!isBrokenChild(err)) throw err;
-      // Terminated or timed out by someone else: account for what its key paid and try again.
-      attempt = await settleBrokenAttempt(run, i, n, key, err);
+      if (isBrokenChild(err)) {
+        // Terminated or timed out by someone else: account for what its key paid and try again.
+        attempt = await settleBrokenAttempt(run, i, n, key, err, current);
+      } else if (route.fallback && !current.fallback && isProviderFailure(err) && patched(FALLBACK_PATCH)) {
+        // The provider kept failing the create: settle what the key may have left there, then fall back.
+        attempt = await settleFailedAttempt(run, i, n, key, err, current);
+        outage = true;
+      } else {
+        throw err;
+      }
     } finally {
       unreserve(run, cost);
     }
     attempt = upsertAttempt(shot.attempts, attempt);
     shot.credits = roundMoney(shot.attempts.reduce((sum, a) => sum + a.credits, 0));
     showDetails(run);
+    if (outage && fallBack(attempt.failureReason ?? 'the provider failed')) continue;
 
     if (attempt.state === 'completed' && attempt.clip) {
       failuresInARow = 0;
@@ -169,14 +222,16 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
       shot.state = 'failed';
       throw failure(
         FailureType.ProviderRefused,
-        `shot ${i + 1}: Luma refused the generation: ${attempt.failureReason}; change the shot's description`
+        `shot ${i + 1}: ${providerName(current.provider)} refused the generation: ${attempt.failureReason}; ` +
+          "change the shot's description"
       );
     }
     if (attempt.state === 'timed-out') {
+      if (fallBack('no clip within the generation timeout')) continue;
       shot.state = 'failed';
       throw failure(
         FailureType.GenerationTimedOut,
-        `shot ${i + 1}: Luma made no clip within generationTimeout (${spec.generationTimeout}); ` +
+        `shot ${i + 1}: ${providerName(current.provider)} made no clip within generationTimeout (${spec.generationTimeout}); ` +
           'the generation was stopped; try again later or raise generationTimeout'
       );
     }
@@ -186,6 +241,17 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
       summary: line(`shot ${i + 1}`, `pause before attempt ${n + 1}`),
     });
   }
+}
+
+/** The name errors give a provider (Luma's as before). */
+function providerName(provider: ProviderId): string {
+  return provider === 'luma' ? 'Luma' : provider;
+}
+
+/** Shows the shot's model and provider in its progress. */
+function showModel(shot: ShotProgress, current: ShotModel): void {
+  shot.model = current.model;
+  shot.provider = current.provider;
 }
 
 /**
