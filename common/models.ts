@@ -15,6 +15,11 @@ export const PROVIDER_IDS = ['luma', 'fal'] as const;
 /** One provider account. */
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
+/** A provider's name in messages (Luma's as its users know it). */
+export function providerName(provider: ProviderId): string {
+  return provider === 'luma' ? 'Luma' : provider;
+}
+
 /** Model families a provider limits separately (Luma: Ray video models and Photon image models). */
 export const GENERATION_FAMILIES = ['video', 'image'] as const;
 /** A model family with limits of its own. */

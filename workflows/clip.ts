@@ -9,7 +9,14 @@ import {
 } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
 import { FailureType, isRefusal } from '../common/failures';
-import { billsStopped, providerOf, type AspectRatio, type Resolution, type VideoModel } from '../common/models';
+import {
+  billsStopped,
+  providerName,
+  providerOf,
+  type AspectRatio,
+  type Resolution,
+  type VideoModel,
+} from '../common/models';
 import type { AssetRef, ClipAttempt, PaidGeneration } from '../common/progress';
 import type { TaskQueues } from '../common/task-queues';
 import { ioOptions, mediaOptions, submitOptions, sweepOptions } from './activity-options';
@@ -133,7 +140,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
         ]
       );
       submitting = false;
-      show(`Luma generation ${submitted.generationId} is dreaming (${spec})`);
+      show(`${providerName(provider)} generation ${submitted.generationId} is dreaming (${spec})`);
       Object.assign(attempt, {
         generationId: submitted.generationId,
         state: 'dreaming',
@@ -248,7 +255,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
     } else {
       Object.assign(attempt, {
         state: 'failed',
-        failureReason: `${provider === 'luma' ? 'Luma' : provider} no longer knows generation ${outcome.generationId}`,
+        failureReason: `${providerName(provider)} no longer knows generation ${outcome.generationId}`,
       });
     }
     show(`ended: ${attempt.state}${attempt.failureReason ? ` (${attempt.failureReason})` : ''}`);

@@ -1,7 +1,7 @@
 import { executeChild, log, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { MediaActivities } from '../../activities';
 import { failure, FailureType } from '../../common/failures';
-import { videoModelInfo, type ProviderId, type VideoModel } from '../../common/models';
+import { providerName, videoModelInfo, type ProviderId, type VideoModel } from '../../common/models';
 import type { AssetRef, ClipAttempt, ShotProgress } from '../../common/progress';
 import { clipCredits, roundMoney } from '../../common/pricing';
 import { composeShotPrompt, shotRoute } from '../../common/story';
@@ -241,11 +241,6 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
       summary: line(`shot ${i + 1}`, `pause before attempt ${n + 1}`),
     });
   }
-}
-
-/** The name errors give a provider (Luma's as before). */
-function providerName(provider: ProviderId): string {
-  return provider === 'luma' ? 'Luma' : provider;
 }
 
 /** Shows the shot's model and provider in its progress. */
