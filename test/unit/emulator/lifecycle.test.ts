@@ -25,34 +25,40 @@ describe('emulator lifecycle', () => {
     const emulator = await startEmulator({ port: 0 });
     try {
       const client = lumaClient(emulator.baseUrl, emulator.apiKey);
-      const created = await client.generations.create({
-        prompt: 'a long and heavy clip',
-        model: 'ray-2',
-        duration: '9s',
-        resolution: '1080p',
-      });
-      const ffmpeg: number[] = [];
-      await eventually(
-        () => {
-          void ffmpegChildren().then((pids) => ffmpeg.splice(0, ffmpeg.length, ...pids));
-          return ffmpeg.length > 0;
-        },
-        'ffmpeg to start rendering',
-        // Generous: on a loaded machine the render may start long after the create was answered.
-        120_000
-      );
-      expect((await client.generations.get(created.id!)).state).toBe('dreaming');
+      // A try proves something only if its render is still running when close() is called; on a loaded machine a
+      // render may end before it is seen, so a bounded number of tries.
+      let alive: number[] = [];
+      for (let tryNo = 1; tryNo <= 3 && alive.length === 0; tryNo++) {
+        await client.generations.create({
+          prompt: `a long and heavy clip, try ${tryNo}`,
+          model: 'ray-2',
+          duration: '9s',
+          resolution: '1080p',
+        });
+        const ffmpeg: number[] = [];
+        await eventually(
+          () => {
+            void ffmpegChildren().then((pids) => ffmpeg.splice(0, ffmpeg.length, ...pids));
+            return ffmpeg.length > 0;
+          },
+          'ffmpeg to start rendering',
+          // Generous: on a loaded machine the render may start long after the create was answered.
+          120_000
+        );
+        alive = ffmpeg.filter((pid) => existsSync(`/proc/${pid}`));
+      }
+      expect(alive.length).toBeGreaterThan(0);
 
-      // Promptly means without waiting for the render: a 9 s 1080p clip is still being encoded when close() returns,
-      // so its ffmpeg must have been killed rather than awaited (no wall-clock bound: the machine may be loaded).
+      // Promptly means without waiting for the render: its ffmpeg is killed rather than awaited (no wall-clock
+      // bound: the machine may be loaded).
       await emulator.close();
-      await eventually(() => ffmpeg.every((pid) => !existsSync(`/proc/${pid}`)), 'ffmpeg to be gone', 10_000);
+      await eventually(() => alive.every((pid) => !existsSync(`/proc/${pid}`)), 'ffmpeg to be gone', 10_000);
       expect(existsSync(emulator.dataDir)).toBe(false);
     } finally {
       // close() is idempotent: this only matters when an expectation above failed first.
       await emulator.close();
     }
-  });
+  }, 400_000);
 
   it('sends callbacks in order for a failed generation too: dreaming, then failed', async () => {
     const [emulator, server] = await Promise.all([startEmulator({ port: 0 }), startTestServer()]);
