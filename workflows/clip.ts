@@ -8,22 +8,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
-import { FailureType, isRefusal } from '../common/failures';
-import {
-  billsStopped,
-  providerName,
-  providerOf,
-  type AspectRatio,
-  type Resolution,
-  type VideoModel,
-} from '../common/models';
+import { FailureType } from '../common/failures';
+import { providerName, providerOf, type AspectRatio, type Resolution, type VideoModel } from '../common/models';
 import type { AssetRef, ClipAttempt, PaidGeneration } from '../common/progress';
 import type { TaskQueues } from '../common/task-queues';
 import { ioOptions, mediaOptions, submitOptions, sweepOptions } from './activity-options';
 import { asCancellation, cancelledWorkflow } from './cancelled';
-import { awaitGeneration, type GenerationOutcome } from './generation';
+import { openLedger, recordNoClip, recordStopped, recordSubmitted, recordSwept } from './clip-ledger';
+import { awaitGenerationOrTimeOut, type GenerationOutcome } from './generation';
 import { attemptUpdated } from './messages';
-import { paidFromSweep } from './paid';
 import { innermostMessage, tellParent } from './parent';
 import { createSlotKeeper, type GateRef } from './slots';
 import { line } from '../common/summaries';
@@ -93,21 +86,15 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
   const what = `shot ${input.shot + 1} attempt ${input.attempt}`;
   const provider = providerOf(input.model);
   const ref = (generationId: string) => ({ generationId, model: input.model });
-  const where = { provider, model: input.model };
-  const attempt: ClipAttempt = {
+  const ledger = openLedger({
     attempt: input.attempt,
-    ...where,
-    ...(input.fallback && { fallback: true }),
-    state: 'waiting-for-slot',
-    credits: 0,
-  };
-  const paid: PaidGeneration[] = [];
-  /** A generation stopped in flight costs nothing where the provider bills results only (fal). */
-  const stoppedUnbilled = (generationId: string) => {
-    if (billsStopped(provider)) return;
-    for (const p of paid) if (p.generationId === generationId) Object.assign(p, { credits: 0, refunded: true });
-    attempt.credits = paid.reduce((sum, p) => sum + p.credits, 0);
-  };
+    fallback: input.fallback,
+    provider,
+    model: input.model,
+    what,
+    creditsPerAttempt: input.creditsPerAttempt,
+  });
+  const { attempt, paid } = ledger;
   let submitting = false;
   let landed = false;
   const report = () => tellParent(attemptUpdated, { shot: input.shot, attempt: { ...attempt }, paid });
@@ -141,32 +128,23 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
       );
       submitting = false;
       show(`${providerName(provider)} generation ${submitted.generationId} is dreaming (${spec})`);
-      Object.assign(attempt, {
-        generationId: submitted.generationId,
-        state: 'dreaming',
-        credits: input.creditsPerAttempt,
-      });
-      paid.push({ generationId: submitted.generationId, what, credits: input.creditsPerAttempt, ...where });
-      for (const id of submitted.duplicates) {
-        const unbilled = submitted.unbilledDuplicates?.includes(id);
-        paid.push({
-          generationId: id,
-          what: `${what} (duplicate, deleted)`,
-          credits: unbilled ? 0 : input.creditsPerAttempt,
-          ...(unbilled && { refunded: true }),
-          ...where,
-        });
-      }
-      if (submitted.duplicates.length) attempt.duplicates = submitted.duplicates;
+      recordSubmitted(ledger, submitted);
       await report();
-      outcome = await awaitOrGiveUp(input, submitted.generationId);
+      outcome = await awaitGenerationOrTimeOut({
+        queues: input.queues,
+        generationId: submitted.generationId,
+        model: input.model,
+        deadlineMs: Date.now() + input.generationTimeoutMs,
+        windowMs: input.pollWindowMs,
+        label: who,
+      });
       if (outcome.state === 'timed-out') {
         // Nobody will collect it: stop it at the provider (paid for all the same at Luma) before the slot goes back.
         await io.deleteGeneration.executeWithOptions(
           { summary: line(who, `stop generation ${submitted.generationId.slice(0, 8)}`, 'timed out') },
           [ref(submitted.generationId)]
         );
-        stoppedUnbilled(submitted.generationId);
+        recordStopped(ledger, submitted.generationId);
       }
       landed = true;
     });
@@ -180,7 +158,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
             { summary: line(who, `stop generation ${attempt.generationId.slice(0, 8)}`, 'cancelled') },
             [ref(attempt.generationId)]
           );
-          stoppedUnbilled(attempt.generationId);
+          recordStopped(ledger, attempt.generationId);
         }
         if (!attempt.generationId && submitting) {
           const found = await sweeper.sweepGenerations.executeWithOptions(
@@ -193,15 +171,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
               },
             ]
           );
-          paid.push(
-            ...paidFromSweep(
-              found,
-              () => what,
-              () => input.creditsPerAttempt
-            )
-          );
-          attempt.generationId = found[0]?.generationId;
-          attempt.credits = paid.reduce((sum, p) => sum + p.credits, 0);
+          recordSwept(ledger, found);
         }
         attempt.state = 'cancelled';
         await report();
@@ -243,43 +213,12 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
         if (!mismatch) throw err;
         Object.assign(attempt, { state: 'failed', failureReason: `clip check failed: ${innermostMessage(err)}` });
       }
-    } else if (outcome.state === 'failed') {
-      // Failed generations are refunded; the attempt is listed with 0 credits.
-      Object.assign(attempt, { state: 'failed', credits: 0, failureReason: outcome.failureReason });
-      for (const p of paid)
-        if (p.generationId === outcome.generationId) Object.assign(p, { credits: 0, refunded: true });
-      refused = isRefusal(outcome.failureReason);
-    } else if (outcome.state === 'timed-out') {
-      const reason = `no result within the story's generation timeout; the generation was stopped`;
-      Object.assign(attempt, { state: 'timed-out', failureReason: reason });
     } else {
-      Object.assign(attempt, {
-        state: 'failed',
-        failureReason: `${providerName(provider)} no longer knows generation ${outcome.generationId}`,
-      });
+      refused = recordNoClip(ledger, outcome);
     }
     show(`ended: ${attempt.state}${attempt.failureReason ? ` (${attempt.failureReason})` : ''}`);
     await report();
     log.info('clip attempt ended', { shot: input.shot, attempt: input.attempt, state: attempt.state });
     return { attempt, paid, refused };
-  }
-}
-
-/** Waits for the generation; polling that keeps failing past the time left counts as the timeout. */
-async function awaitOrGiveUp(input: ClipWorkflowInput, generationId: string): Promise<GenerationOutcome> {
-  const deadlineMs = Date.now() + input.generationTimeoutMs;
-  try {
-    return await awaitGeneration({
-      queues: input.queues,
-      generationId,
-      model: input.model,
-      deadlineMs,
-      windowMs: input.pollWindowMs,
-      label: `shot ${input.shot + 1}`,
-    });
-  } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    log.warn('could not read the generation until the timeout', { generationId, error: innermostMessage(err) });
-    return { generationId, state: 'timed-out' };
   }
 }

@@ -1,9 +1,10 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
 import type { PollActivities } from '../activities';
 import type { PollResult } from '../common/generations';
 import type { TaskQueues } from '../common/task-queues';
 import { humanMs, line } from '../common/summaries';
 import { pollOptions } from './activity-options';
+import { innermostMessage } from './parent';
 
 /** Default longest single polling activity; the wait as a whole is bounded by the story's generation timeout. */
 export const DEFAULT_POLL_WINDOW_MS = 10 * 60_000;
@@ -43,5 +44,19 @@ export async function awaitGeneration(options: {
       [{ generationId: options.generationId, windowMs, ...(options.model && { model: options.model }) }]
     );
     if (result.state === 'completed' || result.state === 'failed' || result.state === 'missing') return result;
+  }
+}
+
+/** Waits as `awaitGeneration` does; polling that keeps failing past the time left counts as the timeout. */
+export async function awaitGenerationOrTimeOut(
+  options: Parameters<typeof awaitGeneration>[0]
+): Promise<GenerationOutcome> {
+  try {
+    return await awaitGeneration(options);
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const { generationId } = options;
+    log.warn('could not read the generation until the timeout', { generationId, error: innermostMessage(err) });
+    return { generationId, state: 'timed-out' };
   }
 }

@@ -1,4 +1,4 @@
-import { CancellationScope, log, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { IoActivities, MediaActivities } from '../activities';
 import { asCancellation, cancelledWorkflow } from './cancelled';
 import { isRefusal } from '../common/failures';
@@ -7,19 +7,13 @@ import type { AspectRatio, ImageModel } from '../common/story';
 import type { TaskQueues } from '../common/task-queues';
 import { ioOptions, mediaOptions, submitOptions } from './activity-options';
 import { mapWithLimit } from './concurrency';
-import { awaitGeneration, type GenerationOutcome } from './generation';
 import { keyframesUpdated } from './messages';
 import { tellParent } from './parent';
+import { generateImage, variationName, type ImageRound, type KeyframeJob, type Variation } from './keyframe-image';
 import { createSlotKeeper, type GateRef } from './slots';
 import { line } from '../common/summaries';
 
-/** One keyframe variation to make: generated from `prompt`, or imported from `supplied` (a path or URL). */
-export interface KeyframeJob {
-  boundary: number;
-  variation: number;
-  prompt: string;
-  supplied?: string;
-}
+export type { KeyframeJob } from './keyframe-image';
 
 /** Input of one round of keyframe images. */
 export interface KeyframesWorkflowInput {
@@ -51,8 +45,6 @@ export interface KeyframesWorkflowResult {
   variations: Array<KeyframeVariation & { boundary: number }>;
   paid: PaidGeneration[];
 }
-
-type Variation = KeyframeVariation & { boundary: number };
 
 /**
  * One round of boundary keyframes: supplied images are imported; generated ones are made in batches, each batch under
@@ -90,7 +82,7 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
     const failed = all.filter((v) => v.state === 'failed').length;
     setCurrentDetails(`**Now:** ${doing}\n**Images:** ${ready} ready, ${failed} failed of ${all.length}`);
   };
-  const name = (job: KeyframeJob) => `keyframe ${job.boundary} v${job.variation}`;
+  const name = variationName;
   const size = `${input.width}×${input.height}`;
 
   const importSupplied = async (job: KeyframeJob) => {
@@ -110,61 +102,7 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
     Object.assign(v, ref, { state: 'ready' });
   };
 
-  const generate = async (
-    job: KeyframeJob,
-    attempt: number
-  ): Promise<GenerationOutcome & { paid: PaidGeneration[] }> => {
-    const v = variations.get(job)!;
-    v.state = 'generating';
-    const submitted = await submitter.submitImageGeneration.executeWithOptions(
-      {
-        summary: line(
-          name(job),
-          'submit image',
-          `${input.imageModel} ${input.aspectRatio}`,
-          attempt > 1 && `try ${attempt}`
-        ),
-      },
-      [
-        {
-          key: `${input.keyPrefix}/b${job.boundary}/v${job.variation}/a${attempt}`,
-          sinceMs: input.sinceMs,
-          reconcile: workflowInfo().runId !== workflowInfo().firstExecutionRunId,
-          prompt: job.prompt,
-          model: input.imageModel,
-          aspectRatio: input.aspectRatio,
-        },
-      ]
-    );
-    v.generationId = submitted.generationId;
-    const what = `keyframe ${job.boundary} variation ${job.variation}`;
-    const paid: PaidGeneration[] = [submitted.generationId, ...submitted.duplicates].map((generationId, i) => {
-      const unbilled = i > 0 && submitted.unbilledDuplicates?.includes(generationId);
-      return {
-        generationId,
-        what: i === 0 ? what : `${what} (duplicate, deleted)`,
-        credits: unbilled ? 0 : input.creditsPerImage,
-        ...(unbilled && { refunded: true }),
-      };
-    });
-    inFlight.add(submitted.generationId);
-    const outcome = await awaitGeneration({
-      queues: input.queues,
-      generationId: submitted.generationId,
-      deadlineMs: Date.now() + input.generationTimeoutMs,
-      windowMs: input.pollWindowMs,
-      label: name(job),
-    });
-    if (outcome.state === 'timed-out') {
-      await io.deleteGeneration.executeWithOptions(
-        { summary: line(name(job), `stop generation ${submitted.generationId.slice(0, 8)}`, 'timed out') },
-        [{ generationId: submitted.generationId }]
-      );
-    }
-    inFlight.delete(submitted.generationId);
-    if (outcome.state === 'failed') Object.assign(paid[0], { credits: 0, refunded: true });
-    return { ...outcome, paid };
-  };
+  const round: ImageRound = { input, variations, inFlight, submitter, io };
 
   try {
     const supplied = input.jobs.filter((j) => j.supplied);
@@ -184,7 +122,7 @@ export async function keyframesWorkflow(input: KeyframesWorkflowInput): Promise<
         // The gate may cover fewer images than asked (a small image cap): the rest wait for the next batch.
         batch = batch.slice(0, granted);
         show(`batch ${batchNo}: generating ${batch.length} images with ${input.imageModel}`);
-        return Promise.all(batch.map(({ job, attempt }) => generate(job, attempt)));
+        return Promise.all(batch.map(({ job, attempt }) => generateImage(round, job, attempt)));
       });
       show(`batch ${batchNo}: downloading and fitting the images`);
       queue = queue.slice(batch.length);

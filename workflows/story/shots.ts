@@ -1,15 +1,15 @@
-import { executeChild, log, patched, proxyActivities, sleep } from '@temporalio/workflow';
+import { log, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { MediaActivities } from '../../activities';
 import { failure, FailureType } from '../../common/failures';
-import { providerName, videoModelInfo, type ProviderId, type VideoModel } from '../../common/models';
-import type { AssetRef, ClipAttempt, ShotProgress } from '../../common/progress';
+import { providerName, type VideoModel } from '../../common/models';
+import type { AssetRef, ShotProgress } from '../../common/progress';
 import { clipCredits, roundMoney } from '../../common/pricing';
-import { composeShotPrompt, shotRoute } from '../../common/story';
+import { shotRoute } from '../../common/story';
 import { mediaOptions } from '../activity-options';
-import { clipWorkflow } from '../clip';
 import { mapWithLimit } from '../concurrency';
-import { isBrokenChild, isProviderFailure, settleBrokenAttempt, settleFailedAttempt, upsertAttempt } from './attempts';
-import { recordPaid, reserve, unreserve } from './budget';
+import { upsertAttempt } from './attempts';
+import { reserve, unreserve } from './budget';
+import { FALLBACK_PATCH, runClipAttempt, type ShotModel, type TriedAttempt } from './clip-attempt';
 import type { Notifier } from './notifications';
 import { awaitClipDecision } from './review';
 import { line } from '../../common/summaries';
@@ -19,8 +19,6 @@ import { setStage, showDetails, type StoryRun } from './run';
 const CLIP_REVIEW_STAGE_PATCH = 'awaiting-clip-review-stage';
 /** Pause before a failed generation is tried again; doubles with each failure up to the run's maximum. */
 const RETRY_BASE_DELAY_MS = 2000;
-/** Marks runs that moved a shot to its fallback model; only stories naming a fallback can reach it. */
-export const FALLBACK_PATCH = 'reelflow-provider-fallback';
 
 /** The approved keyframe of a boundary. */
 export function approvedKeyframe(run: StoryRun, boundary: number): AssetRef {
@@ -58,13 +56,6 @@ export async function runShots(run: StoryRun, notifier: Notifier): Promise<Asset
     }
   }
   return clips;
-}
-
-/** The model a shot is on now, and whether it is its fallback. */
-interface ShotModel {
-  model: VideoModel;
-  provider: ProviderId;
-  fallback: boolean;
 }
 
 /**
@@ -129,70 +120,24 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
     upsertAttempt(shot.attempts, { attempt: n, state: 'waiting-for-slot', credits: 0 });
     showDetails(run);
     await reserve(run, cost, `shot ${i + 1} attempt ${n}`);
-    let attempt: ClipAttempt;
-    let refused = false;
-    let outage = false;
+    let tried: TriedAttempt;
     try {
-      const result = await executeChild(clipWorkflow, {
-        workflowId: `${run.storyId}-shot-${i + 1}-attempt-${n}`,
-        taskQueue: run.queues.workflows,
-        staticSummary: line(
-          `shot ${i + 1}`,
-          `attempt ${n}`,
-          `${spec.videoModel} ${shotSpec.duration} s ${spec.resolution}`,
-          feedback.length > 0 && `after ${feedback.length} rejection${feedback.length === 1 ? '' : 's'}`
-        ),
-        staticDetails: composeShotPrompt(spec.style, shotSpec.description, feedback),
-        args: [
-          {
-            storyId: run.storyId,
-            shot: i,
-            attempt: n,
-            key,
-            sinceMs: Date.now(),
-            prompt: composeShotPrompt(
-              spec.style,
-              shotSpec.description,
-              feedback,
-              videoModelInfo(current.model)?.maxPromptLength
-            ),
-            model: current.model,
-            ...(current.fallback && { fallback: true }),
-            aspectRatio: spec.aspectRatio,
-            resolution: spec.resolution,
-            durationSeconds: shotSpec.duration,
-            width: run.frame.width,
-            height: run.frame.height,
-            frame0,
-            frame1: approvedKeyframe(run, i + 1),
-            assetName: `${run.assetBase}/clips/shot-${i + 1}-attempt-${n}.mp4`,
-            generationTimeoutMs: run.generationTimeoutMs,
-            creditsPerAttempt: cost,
-            queues: run.queues,
-            gate: current.provider === 'luma' ? run.gate : run.gateOf(current.provider),
-            pollWindowMs: run.timings.pollWindowMs,
-            gateRecheckMs: run.timings.gateRecheckMs,
-            ...(route.fallback && { submitGiveUpMs: run.timings.submitGiveUpMs }),
-          },
-        ],
+      tried = await runClipAttempt(run, {
+        shot: i,
+        n,
+        key,
+        cost,
+        current,
+        frame0,
+        frame1: approvedKeyframe(run, i + 1),
+        feedback,
+        hasFallback: route.fallback !== undefined,
       });
-      recordPaid(run, result.paid);
-      attempt = result.attempt;
-      refused = result.refused;
-    } catch (err) {
-      if (isBrokenChild(err)) {
-        // Terminated or timed out by someone else: account for what its key paid and try again.
-        attempt = await settleBrokenAttempt(run, i, n, key, err, current);
-      } else if (route.fallback && !current.fallback && isProviderFailure(err) && patched(FALLBACK_PATCH)) {
-        // The provider kept failing the create: settle what the key may have left there, then fall back.
-        attempt = await settleFailedAttempt(run, i, n, key, err, current);
-        outage = true;
-      } else {
-        throw err;
-      }
     } finally {
       unreserve(run, cost);
     }
+    const { refused, outage } = tried;
+    let attempt = tried.attempt;
     attempt = upsertAttempt(shot.attempts, attempt);
     shot.credits = roundMoney(shot.attempts.reduce((sum, a) => sum + a.credits, 0));
     showDetails(run);
