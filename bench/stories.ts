@@ -2,15 +2,9 @@
 import type { StoryResult } from '../common/progress';
 import type { StorySpecInput } from '../common/story';
 import type { ReelflowClient } from '../client/reelflow-client';
+import { SAMPLE_SCENES } from '../dev/sample-scenes';
 
-const SCENES = [
-  'a phone resting on a marble table in late-afternoon light',
-  'a hand lifts the phone and the screen wakes',
-  'a thumb swipes through colourful charts in the app',
-  'the camera pulls back to a smiling person in a bright office',
-  'a wide closing shot of the office with a faint logo',
-  'rain streaks down a window over a night city',
-];
+const SCENES = SAMPLE_SCENES.slice(0, 6);
 
 /**
  * A bench story: 5 s shots at 540p square (the smallest frame the story schema allows: the figures do not depend

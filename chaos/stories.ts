@@ -1,4 +1,5 @@
 import type { StorySpecInput } from '../common/story';
+import { SAMPLE_SCENES as SCENES } from '../dev/sample-scenes';
 
 /** Which door a story is started through and how its reviews are sent. */
 export type StartDoor = 'library' | 'http';
@@ -14,16 +15,6 @@ export interface ChaosStory {
   /** Reject the first clip of shot 1 once (a clip-review story only), so a rejected clip is paid and redone. */
   rejectFirstClip: boolean;
 }
-
-const SCENES = [
-  'a phone resting on a marble table in late-afternoon light',
-  'a hand lifts the phone and the screen wakes',
-  'a thumb swipes through colourful charts in the app',
-  'the camera pulls back to a smiling person in a bright office',
-  'a wide closing shot of the office with a faint logo',
-  'rain streaks down a window over a night city',
-  'a cyclist crosses a bridge at dawn',
-];
 
 /** A small story: 540p, 5 s shots, a short cross-fade. */
 export function smallStory(options: {

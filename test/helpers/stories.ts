@@ -1,15 +1,11 @@
 import type { StorySpecInput } from '../../common/story';
+import { SAMPLE_SCENES } from '../../dev/sample-scenes';
 
 /** A story as a test writes it (defaults may be missing). */
 export type StoryInputForTests = StorySpecInput;
 
-const SCENES = [
-  'a phone resting on a marble table in late-afternoon light',
-  'a hand lifts the phone and the screen wakes',
-  'a thumb swipes through colourful charts in the app',
-  'the camera pulls back to a smiling person in a bright office',
-  'a wide closing shot of the office with a faint logo',
-];
+// The first five: the descriptions the recorded tests were written with.
+const SCENES = SAMPLE_SCENES.slice(0, 5);
 
 /** A small, fast story for tests: 540p, 5 s shots, a short cross-fade. */
 export function smallStory(options: Omit<Partial<StorySpecInput>, 'shots'> & { shots?: number } = {}): StorySpecInput {
