@@ -9,7 +9,7 @@ import {
 import { ApplicationFailure, CancelledFailure, TerminatedFailure } from '@temporalio/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { SEARCH_ATTRIBUTES, STORY_ID_PATTERN } from '../common/constants';
+import { clipWorkflowIdOfKey, SEARCH_ATTRIBUTES, STORY_ID_PATTERN } from '../common/constants';
 import { type KeyframeReviewInput, type ReviewAck, type ShotReview, type StoryWorkflowInput } from '../common/messages';
 import {
   resultFromProgress,
@@ -26,7 +26,7 @@ import type { ReelflowConfig } from '../config';
 import { connectTemporal } from '../config/temporal';
 import { FailureType } from '../common/failures';
 import { modelListing, type ModelListing } from '../common/listing';
-import { progress, raiseBudget, reviewKeyframes, reviewShot } from '../workflows/messages';
+import { generationSettled, progress, raiseBudget, reviewKeyframes, reviewShot } from '../workflows/messages';
 import type { storyWorkflow } from '../workflows/story';
 import { checkLocalInputs } from './local-inputs';
 import { prepareStory } from './prepare-story';
@@ -244,6 +244,22 @@ export class ReelflowClient {
       if (out.length >= (options.limit ?? 50)) break;
     }
     return out;
+  }
+
+  /**
+   * Passes a provider's callback on: tells the clip workflow that created the generation of `key` that it settled,
+   * so it reads it at once. False when no running clip attempt has that key (an image's key, an ended attempt).
+   */
+  async generationSettled(key: string, generationId: string): Promise<boolean> {
+    const workflowId = clipWorkflowIdOfKey(key);
+    if (!workflowId) return false;
+    try {
+      await this.temporal.workflow.getHandle(workflowId).signal(generationSettled, { generationId });
+      return true;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
   }
 
   /** Runs a call against one story, turning Temporal's errors into ReelflowErrors. */

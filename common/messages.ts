@@ -155,3 +155,11 @@ export const webhookEventSchema = z.object({
 });
 /** One story event as POSTed to every webhook URL. */
 export type WebhookEvent = z.infer<typeof webhookEventSchema>;
+
+/**
+ * A provider's word that a generation settled (its callback): a hint that makes the waiting workflow read the
+ * generation now instead of at its next poll. Callbacks carry no signature, so the workflow believes only what it reads.
+ */
+export interface GenerationSettled {
+  generationId: string;
+}

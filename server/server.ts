@@ -8,6 +8,7 @@ import { registerApi, type StoryClient } from './api/routes';
 import { registerAssetRoutes } from './assets';
 import { registerReviewPage } from './review-page';
 import { registerMetrics } from './metrics';
+import { registerProviderCallbacks } from './provider-callbacks';
 
 /** What the HTTP server needs. */
 export interface ServerDeps {
@@ -38,15 +39,7 @@ export async function createServer(deps: ServerDeps): Promise<FastifyInstance> {
   installErrorHandlers(app);
   await registerAssetRoutes(app, { assets, auth });
 
-  // Luma's callbacks carry no signature and are retried only 3 times: a hint at most. Workflows poll anyway.
-  app.post('/v1/luma/callback', async (request, reply) => {
-    const body = request.body as { id?: string; state?: string } | undefined;
-    request.log.info(
-      { key: (request.query as { key?: string }).key, id: body?.id, state: body?.state },
-      'luma callback'
-    );
-    return reply.code(204).send();
-  });
+  registerProviderCallbacks(app, { client: deps.client });
 
   await registerApi(app, { config: deps.config, client: deps.client, auth, assets });
   await registerReviewPage(app, { auth });

@@ -15,7 +15,7 @@ import type { TaskQueues } from '../common/task-queues';
 import { ioOptions, mediaOptions, submitOptions, sweepOptions } from './activity-options';
 import { asCancellation, cancelledWorkflow } from './cancelled';
 import { openLedger, recordNoClip, recordStopped, recordSubmitted, recordSwept } from './clip-ledger';
-import { awaitGenerationOrTimeOut, type GenerationOutcome } from './generation';
+import { awaitGenerationOrTimeOut, listenForSettledGenerations, type GenerationOutcome } from './generation';
 import { attemptUpdated } from './messages';
 import { innermostMessage, tellParent } from './parent';
 import { createSlotKeeper, type GateRef } from './slots';
@@ -73,6 +73,8 @@ export interface ClipWorkflowResult {
 export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkflowResult> {
   const info = workflowInfo();
   const who = `shot ${input.shot + 1}`;
+  // The provider's callback (through the HTTP server) ends a poll early; the polls alone still decide without it.
+  const hints = listenForSettledGenerations();
   const slots = createSlotKeeper({
     gate: input.gate,
     queues: input.queues,
@@ -137,6 +139,7 @@ export async function clipWorkflow(input: ClipWorkflowInput): Promise<ClipWorkfl
         deadlineMs: Date.now() + input.generationTimeoutMs,
         windowMs: input.pollWindowMs,
         label: who,
+        hints,
       });
       if (outcome.state === 'timed-out') {
         // Nobody will collect it: stop it at the provider (paid for all the same at Luma) before the slot goes back.

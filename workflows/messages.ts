@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { KeyframeReviewInput, RaiseBudget, ReviewAck, ShotReview } from '../common/messages';
 import type { ClipAttempt, CostProgress, KeyframeVariation, PaidGeneration, StoryProgress } from '../common/progress';
-import type { WebhookEvent } from '../common/messages';
+import type { GenerationSettled, WebhookEvent } from '../common/messages';
 
 /** Picks keyframe variations, regenerates boundaries, or approves; answers with a small acknowledgement. */
 export const reviewKeyframes = defineUpdate<ReviewAck, [KeyframeReviewInput]>('reviewKeyframes');
@@ -25,3 +25,5 @@ export interface KeyframesUpdate {
 }
 /** Queues a story event at the story's webhook outbox. */
 export const enqueueEvent = defineSignal<[WebhookEvent]>('enqueueEvent');
+/** Sent by the HTTP server to a clip workflow when the provider's callback says its generation settled. */
+export const generationSettled = defineSignal<[GenerationSettled]>('generationSettled');

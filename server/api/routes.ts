@@ -38,7 +38,7 @@ export type StoryClient = Pick<
   | 'list'
   | 'uiUrl'
 > &
-  Partial<Pick<ReelflowClient, 'models'>> &
+  Partial<Pick<ReelflowClient, 'models' | 'generationSettled'>> &
   // The Temporal client, when there is one, answers "has this story ended?" without a worker (see `endedStage`).
   Partial<Pick<ReelflowClient, 'temporal'>>;
 

@@ -1,9 +1,10 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startTemporalDevServer, type RunningTemporal } from '../../dev/temporal-server';
+import { launchChromium } from '../helpers/browser';
 import { startTestStack, waitForStage, type TestStack } from '../helpers/stack';
 import { smallStory } from '../helpers/stories';
 
@@ -12,7 +13,6 @@ import { smallStory } from '../helpers/stories';
 // current details, and the summaries of its activities, timers and children. Takes the screenshots that
 // docs/operations.md shows (into docs/images/ with UPDATE_DOCS_SCREENSHOTS=1, else test-artifacts/screenshots/).
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 // The screenshots docs/operations.md shows; a normal run leaves the checked-in ones alone.
 const IMAGES = process.env.UPDATE_DOCS_SCREENSHOTS
@@ -26,9 +26,6 @@ let client: Client;
 let nativeConnection: NativeConnection;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Chromium (apt-get install chromium) to run the Web UI test`);
-  }
   mkdirSync(IMAGES, { recursive: true });
   temporal = await startTemporalDevServer({
     cliPath: process.env.TEMPORAL_CLI_PATH,
@@ -41,17 +38,7 @@ beforeAll(async () => {
       temporal: { client, nativeConnection, address: temporal.address },
       env: { TEMPORAL_UI_URL: temporal.uiUrl!, REELFLOW_TASK_QUEUE_PREFIX: 'reelflow' },
     }),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    }),
+    launchChromium('Web UI test'),
   ]);
 });
 afterAll(async () => {

@@ -1,14 +1,14 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { storyCreatedSchema, storyProgressSchema } from '../../server/api/schemas';
+import { launchChromium } from '../helpers/browser';
 import { eventually, startTestStack, type TestStack } from '../helpers/stack';
 import { smallStory } from '../helpers/stories';
 
 // The review page in headless Chromium, at phone width, against a whole test deployment: a reviewer opens a signed
 // link, picks variations, approves, and watches the story finish and the final video play.
 
-const CHROMIUM = '/usr/bin/chromium';
 const BACKEND = 'page-backend';
 const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
 
@@ -16,25 +16,11 @@ let stack: TestStack;
 let browser: Browser;
 
 beforeAll(async () => {
-  // CI installs Chromium; a missing browser must fail loudly, never skip this test.
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Chromium (apt-get install chromium) to run the review page test`);
-  }
   [stack, browser] = await Promise.all([
     startTestStack({
       env: { REELFLOW_API_TOKENS: `${BACKEND}:backend`, REELFLOW_SIGNING_SECRET: 'review-page-test-secret' },
     }),
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    }),
+    launchChromium('review page test'),
   ]);
 });
 afterAll(async () => {

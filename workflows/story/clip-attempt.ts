@@ -1,4 +1,5 @@
 import { executeChild, patched } from '@temporalio/workflow';
+import { clipAttemptWorkflowId } from '../../common/constants';
 import { videoModelInfo, type ProviderId, type VideoModel } from '../../common/models';
 import type { AssetRef, ClipAttempt } from '../../common/progress';
 import { composeShotPrompt } from '../../common/story';
@@ -52,7 +53,7 @@ export async function runClipAttempt(run: StoryRun, a: AttemptPlan): Promise<Tri
   const { current } = a;
   try {
     const result = await executeChild(clipWorkflow, {
-      workflowId: `${run.storyId}-shot-${a.shot + 1}-attempt-${a.n}`,
+      workflowId: clipAttemptWorkflowId(run.storyId, a.shot, a.n),
       taskQueue: run.queues.workflows,
       staticSummary: line(
         `shot ${a.shot + 1}`,

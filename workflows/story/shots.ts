@@ -1,5 +1,6 @@
 import { log, patched, proxyActivities, sleep } from '@temporalio/workflow';
 import type { MediaActivities } from '../../activities';
+import { clipAttemptKey } from '../../common/constants';
 import { failure, FailureType } from '../../common/failures';
 import { providerName, type VideoModel } from '../../common/models';
 import type { AssetRef, ShotProgress } from '../../common/progress';
@@ -115,7 +116,7 @@ async function runShot(run: StoryRun, notifier: Notifier, i: number, frame0: Ass
     attemptsOnModel++;
     shot.state = 'generating';
     showWhoIsWaited(run);
-    const key = `${run.keyBase}/shot/${i + 1}/a${n}`;
+    const key = clipAttemptKey(run.keyBase, i, n);
     const cost = costOf(current.model);
     upsertAttempt(shot.attempts, { attempt: n, state: 'waiting-for-slot', credits: 0 });
     showDetails(run);

@@ -7,6 +7,9 @@ import LumaAI from 'lumaai';
 import type { Generation } from 'lumaai/resources/generations/generations';
 import sharp from 'sharp';
 
+// The media tests' probe, so a keyframe is read one way in every test.
+export { keyframeTimes } from '../media/helpers';
+
 const exec = promisify(execFile);
 
 /** A client of the emulator built exactly as reelflow builds one for Luma. */
@@ -166,20 +169,6 @@ export async function probeVideo(file: string): Promise<VideoProbe> {
     frames: Number(s.nb_read_frames),
     durationSeconds: Number(info.format.duration),
   };
-}
-
-/** Seconds of a video's keyframes (sync samples), from its packet list. */
-export async function keyframeTimes(file: string): Promise<number[]> {
-  const { stdout } = await exec('ffprobe', [
-    ...['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,flags', '-of', 'csv=p=0', file],
-  ]);
-  return stdout
-    .trim()
-    .split('\n')
-    .map((line) => line.split(','))
-    .filter(([, flags]) => flags?.includes('K'))
-    .map(([pts]) => Number(pts))
-    .sort((a, b) => a - b);
 }
 
 /** Extracts the first (or the true last) frame of a local video as PNG. */
