@@ -279,8 +279,29 @@ function smartBlocker(clips: ProbedVideo[]): string | undefined {
   return undefined;
 }
 
+/**
+ * Window encoders already found, by the clips' headers, frame rate and time base: a worker stitches many stories
+ * whose clips come from the same provider settings, and each window is checked against the headers all the same.
+ */
+const knownEncoders = new Map<string, WindowEncoder | undefined>();
+
 /** The first of {@link WINDOW_ENCODERS} whose one-frame encode of the first clip has the clips' own H.264 headers. */
 async function pickWindowEncoder(clip: ProbedVideo, work: string, signal?: AbortSignal): Promise<WindowEncoder> {
+  const like = `${clip.extradataHash} ${clip.fpsRational} ${clip.timeBase}`;
+  const known = knownEncoders.has(like) ? knownEncoders.get(like) : await findWindowEncoder(clip, work, signal);
+  knownEncoders.set(like, known);
+  if (known) return known;
+  throw new NotSmart(
+    `no window encoder (${WINDOW_ENCODERS.map((e) => `x264 ${e.preset} crf ${e.crf}`).join(', ')}) ` +
+      'writes the H.264 headers (SPS/PPS) the clips have'
+  );
+}
+
+async function findWindowEncoder(
+  clip: ProbedVideo,
+  work: string,
+  signal?: AbortSignal
+): Promise<WindowEncoder | undefined> {
   for (const [k, encoder] of WINDOW_ENCODERS.entries()) {
     const out = path.join(work, `probe-${k}.mp4`);
     await runFfmpeg(
@@ -295,10 +316,7 @@ async function pickWindowEncoder(clip: ProbedVideo, work: string, signal?: Abort
     );
     if ((await probePackets(out)).extradataHash === clip.extradataHash) return encoder;
   }
-  throw new NotSmart(
-    `no window encoder (${WINDOW_ENCODERS.map((e) => `x264 ${e.preset} crf ${e.crf}`).join(', ')}) ` +
-      'writes the H.264 headers (SPS/PPS) the clips have'
-  );
+  return undefined;
 }
 
 function windowEncodeOptions(encoder: WindowEncoder, timeBase: string): string[] {

@@ -43,7 +43,13 @@ function firstPayload(payloads: temporal.api.common.v1.IPayloads | null | undefi
 export function traceOf(workflowId: string, events: HistoryEvent[]): WorkflowTrace {
   const trace: WorkflowTrace = { workflowId, start: 0, activities: [], workflowTasks: [], children: [] };
   const scheduled = new Map<string, { at: number; name: string; detail?: string }>();
+  // Temporal writes an activity's Started event lazily, with its close: read them all first, for activities the
+  // workflow stopped waiting for before that.
   const started = new Map<string, number>();
+  for (const e of events) {
+    const a = e.activityTaskStartedEventAttributes;
+    if (e.eventType === E.EVENT_TYPE_ACTIVITY_TASK_STARTED && a) started.set(String(a.scheduledEventId), ms(e));
+  }
   const tasks = new Map<string, number>();
   for (const e of events) {
     const id = String(e.eventId);
@@ -79,9 +85,18 @@ export function traceOf(workflowId: string, events: HistoryEvent[]): WorkflowTra
         scheduled.set(id, { at: ms(e), name: a.activityType?.name ?? '?', detail: input?.generationId });
         break;
       }
-      case E.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-        started.set(String(e.activityTaskStartedEventAttributes!.scheduledEventId), ms(e));
+      case E.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED: {
+        // The workflow stopped waiting for it here (a polling window cut short by a callback's read); when the
+        // worker hears of the cancel and closes it, seconds later, or never, once the workflow is gone, is no
+        // time anyone waited for.
+        const key = String(e.activityTaskCancelRequestedEventAttributes?.scheduledEventId);
+        const s = scheduled.get(key);
+        if (!s) break;
+        scheduled.delete(key);
+        const start = started.get(key) ?? s.at;
+        trace.activities.push({ name: s.name, workflowId, scheduled: s.at, start, end: ms(e), detail: s.detail });
         break;
+      }
       case E.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
       case E.EVENT_TYPE_ACTIVITY_TASK_FAILED:
       case E.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
