@@ -25,7 +25,7 @@ const PARTS = ['stitch', 'pipeline', 'gate', 'scale'] as const;
 /** How big a run is. The full one fits in 30 minutes on 2 cores; the quick one is a look in a few minutes. */
 const PROFILES = {
   full: {
-    stitch: { resolution: '1080p' as Resolution, rounds: 3 },
+    stitch: { resolution: '1080p' as Resolution, rounds: 5 },
     pipeline: { shots: 6, clipLatencyMs: 20_000 },
     gate: { stories: 20, shots: 6 },
     scale: { waiting: 1000, throughToMp4: 100, clipLatencyMs: 10_000 },

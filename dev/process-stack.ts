@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, type ReelflowConfig } from '../config';
 import { findTemporalCli, freePort, temporalAnswers, temporalDevServerArgs } from './temporal-server';
 import { httpReady, ProcessGroup, until, type ManagedProcess, type ProcessExit, type ProcessSpec } from './processes';
+import { WORKER_NODE_OPTIONS } from '../workers/heap';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -198,7 +199,7 @@ export async function startProcessStack(options: ProcessStackOptions): Promise<P
     const startWorker = (name: string, workerEnv: Record<string, string> = {}) =>
       group.start({
         name,
-        ...nodeCommand('workers/main.ts', [], workerEnv),
+        ...nodeCommand('workers/main.ts', [], { NODE_OPTIONS: WORKER_NODE_OPTIONS, ...workerEnv }),
         // Each of the process's Worker instances logs this once it polls its task queue.
         ready: async (proc) =>
           void (await proc.waitForLine(/"Worker state changed".*"state":"RUNNING"/, QUEUES_PER_WORKER)),

@@ -1,3 +1,5 @@
+import { Runtime } from '@temporalio/worker';
+import { getHeapStatistics } from 'node:v8';
 import { loadConfig } from '../config';
 import { startTracing } from '../config/tracing';
 import { connectTemporal } from '../config/temporal';
@@ -11,6 +13,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   installJsonLogging(config.logLevel, runtimeTelemetry(config));
   startTracing(config, 'reelflow-worker');
+  // The heap limit decides this process's memory more than anything reelflow does (workers/heap.ts).
+  Runtime.instance().logger.info('worker heap limit', {
+    heapLimitMiB: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+  });
   const client = await connectTemporal(config);
   const connection = await connectWorkerConnection(config);
   try {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { WORKER_NODE_OPTIONS } from '../../workers/heap';
 import path from 'node:path';
 import YAML from 'yaml';
 import { AWS_SDK_ENV, ENV, loadConfig, requireSigningSecret } from '../../config';
@@ -41,6 +42,11 @@ test('the signing secret: its own name first, the older review-secret name after
   expect(loadConfig({}).api.insecureOpen).toBe(false);
   expect(loadConfig({ REELFLOW_INSECURE_OPEN_API: 'true' }).api.insecureOpen).toBe(true);
   expect(loadConfig({}).inputs.maxAudioSeconds).toBe(3600);
+});
+
+test('npm run worker caps the V8 heap as the process stacks do, unless NODE_OPTIONS is set', () => {
+  const scripts = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).scripts;
+  expect(scripts.worker).toBe(`NODE_OPTIONS="\${NODE_OPTIONS:-${WORKER_NODE_OPTIONS}}" tsx workers/main.ts`);
 });
 
 test('docker-compose services only use env names the config module defines', () => {
