@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError } from './api-error';
+import { answerAccepted, pauseRequest } from './http-server';
 import type { Account } from './accounts';
 import type { GenerationSpec } from './generation';
 import type { LumaService } from './luma-service';
@@ -54,35 +55,14 @@ export function registerApiRoutes(
         if (!dropped.has(request)) service.countRequest(reply.statusCode);
       });
 
-      /** Waits `ms`, or less if the client hangs up or the emulator closes. */
-      const pause = async (req: FastifyRequest, ms: number) => {
-        const gone = new AbortController();
-        const socket = req.raw.socket;
-        const onClose = () => gone.abort();
-        socket.once('close', onClose);
-        try {
-          await sleep(ms, undefined, { signal: AbortSignal.any([closing, gone.signal]) });
-        } catch {
-          // the client gave up or the emulator is closing: answer (into the void) at once
-        } finally {
-          socket.off('close', onClose);
-        }
-      };
+      const pause = (req: FastifyRequest, ms: number) => pauseRequest(req, ms, closing);
 
       const create =
         (validate: (body: unknown) => GenerationSpec) => async (req: FastifyRequest, reply: FastifyReply) => {
           const record = service.create(account(req), validate(req.body), req.body);
-          if (service.faults.dropResponse()) {
-            // The lost-response case: the generation exists and is billed, but the client never hears of it.
-            service.countRequest('dropped');
-            dropped.add(req);
-            reply.hijack();
-            req.raw.socket.destroy();
-            return reply;
-          }
-          const slow = service.faults.slowCreateDelayMs();
-          if (slow > 0) await pause(req, slow);
-          return reply.code(201).send(service.json(record));
+          return answerAccepted(req, reply, { service, dropped, closing }, () =>
+            reply.code(201).send(service.json(record))
+          );
         };
       api.post('/generations', create(validateVideoRequest));
       api.post('/generations/video', create(validateVideoRequest));

@@ -1,8 +1,10 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ZodError } from 'zod';
 import { ApiError } from './api-error';
+import type { FaceService } from './face-service';
 
-// What every face's HTTP server shares: error bodies and JSON parsing.
+// What every face's HTTP server shares: error bodies, JSON parsing, and pauses a hung-up client cuts short.
 
 /** Errors as JSON `{ detail }` (ApiError, zod errors as 400, anything else by its status), unknown routes as 404. */
 export function errorBody(app: FastifyInstance): void {
@@ -42,4 +44,42 @@ export function acceptJsonBodies(app: FastifyInstance): void {
       done(new ApiError(400, 'body: is not valid JSON'), undefined);
     }
   });
+}
+
+/** Waits `ms`, or less if the client hangs up or the emulator closes (then the answer goes into the void at once). */
+export async function pauseRequest(req: FastifyRequest, ms: number, closing: AbortSignal): Promise<void> {
+  const gone = new AbortController();
+  const socket = req.raw.socket;
+  const onClose = () => gone.abort();
+  socket.once('close', onClose);
+  try {
+    await sleep(ms, undefined, { signal: AbortSignal.any([closing, gone.signal]) });
+  } catch {
+    // the client gave up or the emulator is closing
+  } finally {
+    socket.off('close', onClose);
+  }
+}
+
+/**
+ * Answers a create the face has accepted as the fault injector says: the response lost (the connection cut, the work
+ * accepted and billed all the same: the case reconciliation exists for), late, or `answer` at once.
+ */
+export async function answerAccepted(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  face: { service: FaceService; dropped: WeakSet<FastifyRequest>; closing: AbortSignal },
+  answer: () => FastifyReply
+): Promise<FastifyReply> {
+  const { service } = face;
+  if (service.faults.dropResponse()) {
+    service.countRequest('dropped');
+    face.dropped.add(req);
+    reply.hijack();
+    req.raw.socket.destroy();
+    return reply;
+  }
+  const slow = service.faults.slowCreateDelayMs();
+  if (slow > 0) await pauseRequest(req, slow, face.closing);
+  return answer();
 }

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Accounts, type Account, type Family, type KeyCounters } from './accounts';
+import type { Account, Family, KeyCounters } from './accounts';
 import { ApiError, badField } from './api-error';
 import { deliverCallback } from './callbacks';
 import { generationCostCents } from './cost';
-import { FaultInjector, type ActiveFaults } from './faults';
+import type { ActiveFaults } from './faults';
+import { FaceService } from './face-service';
 import {
   generationJson,
   type GenerationJson,
@@ -19,7 +20,6 @@ import { roundMoney } from '../common/pricing';
 import { seedFrom } from './prng';
 import { INPUT_FRAMES_FAILURE, InputFramesError, renderGeneration } from './render-generation';
 import type { EmulatorOptions } from './settings';
-import { Slots } from './slots';
 
 /** A generation in the stats listing (the ledger): the API object plus what it cost and whether it was deleted. */
 export interface StatsGeneration extends GenerationJson {
@@ -70,43 +70,25 @@ interface LifePlan {
 }
 
 /** The emulated Dream Machine service behind the HTTP routes: accounts, generations, their lifecycles and faults. */
-export class LumaService {
-  readonly faults = new FaultInjector();
+export class LumaService extends FaceService {
   private readonly store = new GenerationStore();
-  private readonly accounts: Accounts;
-  private readonly renderSlots: Slots;
-  private readonly closing = new AbortController();
-  private readonly lifecycles = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   private readonly callbackChains = new Map<string, Promise<void>>();
-  private requestsByStatus: Record<string, number> = {};
-  private origin = '';
 
   constructor(
     private readonly options: EmulatorOptions,
     private readonly dataDir: string
   ) {
-    this.accounts = new Accounts(options.keys, options.balanceCents);
-    this.renderSlots = new Slots(options.renderConcurrency);
-  }
-
-  /** Sets the origin asset URLs are built on, known only once the server listens. */
-  setOrigin(origin: string): void {
-    this.origin = origin.replace(/\/+$/, '');
+    super(options);
   }
 
   /** The account of a Bearer token, or a 401. */
   authenticate(authorization: string | undefined): Account {
-    const match = /^Bearer\s+(.+)$/i.exec(authorization?.trim() ?? '');
-    if (!match) throw new ApiError(401, 'Missing Authorization header: expected "Bearer <api key>"');
-    const account = this.accounts.find(match[1].trim());
-    if (!account) throw new ApiError(401, 'Invalid API key');
-    return account;
-  }
-
-  /** Counts an answered (or dropped) API request by status. */
-  countRequest(status: number | 'dropped'): void {
-    const key = String(status);
-    this.requestsByStatus[key] = (this.requestsByStatus[key] ?? 0) + 1;
+    return this.accountOf(
+      authorization,
+      'Bearer',
+      'Missing Authorization header: expected "Bearer <api key>"',
+      'Invalid API key'
+    );
   }
 
   /** Accepts a generation: checks references, the in-flight cap and the balance, bills it and starts its life. */

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_PRICES, type PriceTable } from '../common/pricing';
 import { RESOLUTIONS, type Resolution } from '../common/story';
+import { definedOnly, envReader } from './env-settings';
 
 /** Every environment variable the emulator reads; nothing else in emulator/ names one. */
 export const EMULATOR_ENV = {
@@ -98,8 +99,7 @@ export function defaultEmulatorOptions(): EmulatorOptions {
 
 /** Fills in defaults and rejects values that cannot work. */
 export function resolveEmulatorOptions(options: Partial<EmulatorOptions> = {}): EmulatorOptions {
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const resolved: EmulatorOptions = { ...defaultEmulatorOptions(), ...defined };
+  const resolved: EmulatorOptions = { ...defaultEmulatorOptions(), ...definedOnly(options) };
   if (resolved.keys.length === 0) throw new Error('the emulator needs at least one API key');
   if (!RESOLUTIONS.includes(resolved.imageResolution)) {
     throw new Error(`imageResolution must be one of ${RESOLUTIONS.join(', ')}`);
@@ -117,19 +117,7 @@ export function resolveEmulatorOptions(options: Partial<EmulatorOptions> = {}): 
 
 /** Reads the emulator settings that are set in `env`; unset ones are left out so defaults apply. */
 export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<EmulatorOptions> {
-  const read = (name: string) => {
-    const value = env[name]?.trim();
-    return value ? value : undefined;
-  };
-  const num = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const text = read(name);
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`${name} must be a whole number from ${min} to ${max}, got '${text}'`);
-    }
-    return value;
-  };
+  const { read, num, list } = envReader(env);
   const options: Partial<EmulatorOptions> = {
     host: read(EMULATOR_ENV.host),
     port: num(EMULATOR_ENV.port, 0, 65535),
@@ -147,13 +135,8 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pa
     keyframeTimeoutMs: num(EMULATOR_ENV.keyframeTimeoutMs, 1),
     keyframeMaxBytes: num(EMULATOR_ENV.keyframeMaxBytes, 1),
   };
-  const keys = read(EMULATOR_ENV.keys);
-  if (keys !== undefined) {
-    options.keys = keys
-      .split(',')
-      .map((k) => k.trim())
-      .filter(Boolean);
-  }
+  const keys = list(EMULATOR_ENV.keys);
+  if (keys !== undefined) options.keys = keys;
   const imageResolution = read(EMULATOR_ENV.imageResolution);
   if (imageResolution !== undefined) {
     if (!(RESOLUTIONS as readonly string[]).includes(imageResolution)) {
@@ -161,5 +144,5 @@ export function emulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Pa
     }
     options.imageResolution = imageResolution as Resolution;
   }
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<EmulatorOptions>;
+  return definedOnly(options);
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Account } from '../accounts';
 import { ApiError } from '../api-error';
+import { answerAccepted, pauseRequest } from '../http-server';
 import { FAL_ENDPOINTS } from './endpoints';
 import { statusCodeOf, type FalRequestRecord, type FalService } from './service';
 
@@ -53,20 +54,7 @@ export function registerFalRoutes(app: FastifyInstance, service: FalService, clo
     if (isFal(request) && !dropped.has(request)) service.countRequest(reply.statusCode);
   });
 
-  /** Waits `ms`, or less if the client hangs up or the emulator closes. */
-  const pause = async (req: FastifyRequest, ms: number) => {
-    const gone = new AbortController();
-    const socket = req.raw.socket;
-    const onClose = () => gone.abort();
-    socket.once('close', onClose);
-    try {
-      await sleep(ms, undefined, { signal: AbortSignal.any([closing, gone.signal]) });
-    } catch {
-      // the client gave up or the emulator is closing: answer (into the void) at once
-    } finally {
-      socket.off('close', onClose);
-    }
-  };
+  const pause = (req: FastifyRequest, ms: number) => pauseRequest(req, ms, closing);
 
   const queued = (record: FalRequestRecord) => {
     const base = service.queueUrl(record);
@@ -98,19 +86,10 @@ export function registerFalRoutes(app: FastifyInstance, service: FalService, clo
     const spec = endpoint.validate(input);
     const webhook = (req.query as { fal_webhook?: string }).fal_webhook;
     const record = service.submit(account(req), endpoint, input, spec, webhook);
-    if (service.faults.dropResponse()) {
-      // The lost-response case: the request is queued (and will be charged when it succeeds); the client never hears.
-      service.countRequest('dropped');
-      dropped.add(req);
-      reply.hijack();
-      req.raw.socket.destroy();
-      return reply;
-    }
-    const slow = service.faults.slowCreateDelayMs();
-    if (slow > 0) await pause(req, slow);
-    return reply
-      .code(200)
-      .send({ status: 'IN_QUEUE', ...queued(record), queue_position: service.queuePosition(record) });
+    // A lost response leaves the request queued (charged when it succeeds) and the client not knowing.
+    return answerAccepted(req, reply, { service, dropped, closing }, () =>
+      reply.code(200).send({ status: 'IN_QUEUE', ...queued(record), queue_position: service.queuePosition(record) })
+    );
   });
 
   type ById = { Params: { owner: string; app: string; id: string } };

@@ -4,10 +4,11 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VIDEO_MODEL_CATALOG } from '../../common/models';
 import { clipDollars, roundMoney } from '../../common/pricing';
-import { Accounts, type Account, type KeyCounters } from '../accounts';
+import type { Account, KeyCounters } from '../accounts';
 import { ApiError } from '../api-error';
 import { deliverCallback } from '../callbacks';
-import { FaultInjector, type ActiveFaults } from '../faults';
+import { FaceService } from '../face-service';
+import type { ActiveFaults } from '../faults';
 import type { RenderedMedia } from '../generation';
 import type { LedgerEntry } from '../luma-service';
 import { seedFrom } from '../prng';
@@ -99,45 +100,27 @@ export function ledgerKeyOf(record: Pick<FalRequestRecord, 'input' | 'id'>): str
 const CONTENT_FAILURE = /content|moderation|flagged|blacklist|policy/i;
 
 /** The emulated fal queue behind the HTTP routes: accounts, requests, their lifecycles, billing on success, faults. */
-export class FalService {
-  readonly faults = new FaultInjector();
-  private readonly accounts: Accounts;
+export class FalService extends FaceService {
   private readonly requests = new Map<string, FalRequestRecord>();
   private readonly running = new Map<string, Slots>();
-  private readonly renderSlots: Slots;
-  private readonly closing = new AbortController();
-  private readonly lifecycles = new Map<string, { promise: Promise<void>; abort: AbortController }>();
   private readonly webhooks = new Set<Promise<unknown>>();
-  private requestsByStatus: Record<string, number> = {};
   private seq = 0;
-  private origin = '';
 
   constructor(
     private readonly options: FalEmulatorOptions,
     private readonly dataDir: string
   ) {
-    this.accounts = new Accounts(options.keys, options.balanceCents);
-    this.renderSlots = new Slots(options.renderConcurrency);
-  }
-
-  /** Sets the origin file and queue URLs are built on, known only once the server listens. */
-  setOrigin(origin: string): void {
-    this.origin = origin.replace(/\/+$/, '');
+    super(options);
   }
 
   /** The account of an `Authorization: Key <key>` header, or a 401 as fal answers it. */
   authenticate(authorization: string | undefined): Account {
-    const match = /^Key\s+(.+)$/i.exec(authorization?.trim() ?? '');
-    if (!match) throw new ApiError(401, 'Missing or malformed Authorization header: expected "Key <api key>"');
-    const account = this.accounts.find(match[1].trim());
-    if (!account) throw new ApiError(401, 'No user found for Key ID and Secret');
-    return account;
-  }
-
-  /** Counts an answered (or dropped) API request by status. */
-  countRequest(status: number | 'dropped'): void {
-    const key = String(status);
-    this.requestsByStatus[key] = (this.requestsByStatus[key] ?? 0) + 1;
+    return this.accountOf(
+      authorization,
+      'Key',
+      'Missing or malformed Authorization header: expected "Key <api key>"',
+      'No user found for Key ID and Secret'
+    );
   }
 
   /** Counts a request answered with an injected 429. */

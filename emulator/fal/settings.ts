@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { DEFAULT_PRICES, type PriceTable } from '../../common/pricing';
+import { definedOnly, envReader } from '../env-settings';
 
 /** Every environment variable the fal face reads; nothing else in emulator/fal/ names one. */
 export const FAL_EMULATOR_ENV = {
@@ -71,8 +72,7 @@ export function defaultFalEmulatorOptions(): FalEmulatorOptions {
 
 /** Fills in defaults and rejects values that cannot work. */
 export function resolveFalEmulatorOptions(options: Partial<FalEmulatorOptions> = {}): FalEmulatorOptions {
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const resolved: FalEmulatorOptions = { ...defaultFalEmulatorOptions(), ...defined };
+  const resolved: FalEmulatorOptions = { ...defaultFalEmulatorOptions(), ...definedOnly(options) };
   if (resolved.keys.length === 0) throw new Error('the fal emulator needs at least one API key');
   if (!(resolved.concurrency >= 1) || !(resolved.renderConcurrency >= 1)) {
     throw new Error('concurrency limits must be at least 1');
@@ -82,25 +82,12 @@ export function resolveFalEmulatorOptions(options: Partial<FalEmulatorOptions> =
 
 /** Reads the fal face settings that are set in `env`; unset ones are left out so defaults apply. */
 export function falEmulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<FalEmulatorOptions> {
-  const read = (name: string) => env[name]?.trim() || undefined;
-  const num = (name: string, min: number, max = Number.MAX_SAFE_INTEGER) => {
-    const text = read(name);
-    if (text === undefined) return undefined;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new Error(`${name} must be a whole number from ${min} to ${max}, got '${text}'`);
-    }
-    return value;
-  };
-  const keys = read(FAL_EMULATOR_ENV.keys);
+  const { read, num, list } = envReader(env);
   const options: Partial<FalEmulatorOptions> = {
     host: read(FAL_EMULATOR_ENV.host),
     port: num(FAL_EMULATOR_ENV.port, 0, 65535),
     publicOrigin: read(FAL_EMULATOR_ENV.publicOrigin)?.replace(/\/+$/, ''),
-    keys: keys
-      ?.split(',')
-      .map((k) => k.trim())
-      .filter(Boolean),
+    keys: list(FAL_EMULATOR_ENV.keys),
     queueMs: num(FAL_EMULATOR_ENV.queueMs, 0),
     latencyMs: num(FAL_EMULATOR_ENV.latencyMs, 0),
     concurrency: num(FAL_EMULATOR_ENV.concurrency, 1),
@@ -108,5 +95,5 @@ export function falEmulatorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env):
     dataDir: read(FAL_EMULATOR_ENV.dataDir),
     renderConcurrency: num(FAL_EMULATOR_ENV.renderConcurrency, 1),
   };
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<FalEmulatorOptions>;
+  return definedOnly(options);
 }
