@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   type ActivityInterfaceFor,
   CancellationScope,
@@ -91,7 +92,20 @@ export async function awaitGeneration(options: {
     };
     const result =
       options.hints && patched(CALLBACK_HINT_PATCH)
-        ? await pollUnlessHinted(poll, options.queues, options.hints, summary, args, options.label)
+        ? await pollUnlessHinted(
+            // Abandoned, not cancelled, once a read has settled the generation: the window sees the same at its next
+            // read and ends by itself, and no cancel request races its completion (a workflow task handed back
+            // inline after such a race lost its pinned version: test/integration/deployments.test.ts).
+            proxyActivities<PollActivities>({
+              ...pollOptions(options.queues, windowMs, remaining),
+              cancellationType: ActivityCancellationType.ABANDON,
+            }),
+            options.queues,
+            options.hints,
+            summary,
+            args,
+            options.label
+          )
         : await poll.pollGeneration.executeWithOptions({ summary }, [args]);
     if (result.state === 'completed' || result.state === 'failed' || result.state === 'missing') return result;
   }
@@ -103,7 +117,8 @@ function settled(result: PollResult): boolean {
 
 /**
  * One polling window, cut short by a callback: when a hint for the generation arrives, one read at once; if it
- * shows the generation settled, the window is cancelled and the read answers. Otherwise the window decides.
+ * shows the generation settled, the window is abandoned (it ends at its own next read) and the read answers.
+ * Otherwise the window decides.
  */
 async function pollUnlessHinted(
   poll: ActivityInterfaceFor<PollActivities>,

@@ -34,7 +34,16 @@ let v2Running: Promise<unknown> | undefined;
 beforeAll(async () => {
   stack = await startTestStack({
     startWorkers: false,
-    env: { REELFLOW_WORKER_VERSIONING: 'true', REELFLOW_GIT_COMMIT: COMMIT_1 },
+    env: {
+      REELFLOW_WORKER_VERSIONING: 'true',
+      REELFLOW_GIT_COMMIT: COMMIT_1,
+      // Polls a production-like interval apart, not the test stacks' 100 ms: a clip's polling window, left behind
+      // once Luma's callback settled the clip, then ends seconds later instead of during the clip's next workflow
+      // task. An activity finishing during a task makes the server hand the next task back inline, and with SDK 1.24
+      // on the dev server that task can come without its deployment version, which turns a pinned run into an
+      // auto-upgrading one (README, "Known limits").
+      LUMA_POLL_INTERVAL_MS: '5000',
+    },
   });
   configV2 = loadConfig({ ...stack.env, REELFLOW_GIT_COMMIT: COMMIT_2 });
   v1 = deploymentVersion(stack.config);
